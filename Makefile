@@ -1,0 +1,35 @@
+# `make run` and `make test` do the whole set-up on a fresh Debian/Ubuntu machine (as root).
+VENV     := .venv
+PY       := $(VENV)/bin/python
+WITH_ENV := scripts/with-env
+PYTHON   ?= python3
+
+.PHONY: run test setup packages services venv migrate lint clean-venv
+
+run: setup
+	$(WITH_ENV) honcho start -f Procfile
+
+test: setup
+	$(WITH_ENV) pytest $(PYTEST_ARGS)
+
+setup: packages venv
+	scripts/platform.sh secrets services database
+	$(MAKE) migrate
+
+packages:
+	scripts/platform.sh packages
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt setup.cfg
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+migrate:
+	$(WITH_ENV) flask --app api:create_app db upgrade --directory migrations
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,95 @@
+"""Who is calling, and what they may do. Every /v2 view needs a user token unless it says otherwise."""
+import hmac
+
+from flask import current_app, g, request
+
+from api.errors import Forbidden, NotAuthenticated, not_found
+from api.extensions import db
+from api.models import App, Collaborator, Token, User
+from api.models.user import hash_token
+
+ANONYMOUS = "anonymous"
+BUILDER = "builder"
+
+
+def allow(kind):
+    """Marks a view as open to anonymous callers or to the builder's shared key."""
+    def mark(view):
+        view.pier_auth = kind
+        return view
+    return mark
+
+
+def authenticate_request():
+    view = current_app.view_functions.get(request.endpoint)
+    kind = getattr(view, "pier_auth", None)
+    if kind == BUILDER:
+        check_builder_key()
+        return
+    g.user = user_from_token()
+    if kind != ANONYMOUS and g.user is None:
+        raise NotAuthenticated("Authentication credentials were not provided.")
+
+
+def user_from_token():
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return None
+    scheme, _, key = header.partition(" ")
+    key = key.strip()
+    if scheme.lower() != "token" or not key or " " in key:
+        raise NotAuthenticated("Invalid token header.")
+    token = db.session.execute(
+        db.select(Token).where(Token.key_hash == hash_token(key))).scalar_one_or_none()
+    if token is None or not token.user.is_active:
+        raise NotAuthenticated("Invalid token.")
+    return token.user
+
+
+def check_builder_key():
+    presented = request.headers.get("X-Deis-Builder-Auth", "")
+    expected = current_app.config["PIER"].builder_key
+    if not presented:
+        raise NotAuthenticated("Builder key missing: send the X-Deis-Builder-Auth header.")
+    if not hmac.compare_digest(presented.encode(), expected.encode()):
+        raise Forbidden("Builder key does not match.")
+
+
+def require_admin():
+    if not g.user.is_superuser:
+        raise Forbidden("You do not have permission to perform this action.")
+
+
+def is_collaborator(app, user):
+    return db.session.get(Collaborator, (app.uuid, user.id)) is not None
+
+
+def can_use_app(app, user, method="GET"):
+    """Deis `is_app_user`: admins and owners do anything; collaborators all but DELETE."""
+    if user.is_superuser or app.owner_id == user.id:
+        return True
+    return method != "DELETE" and is_collaborator(app, user)
+
+
+def find_app(app_id):
+    app = db.session.execute(db.select(App).where(App.id == app_id)).scalar_one_or_none()
+    if app is None:
+        raise not_found("App")
+    return app
+
+
+def app_for_request(app_id, lock=False):
+    """The app in the URL, if the caller may use it with this request's method."""
+    app = find_app(app_id)
+    if not can_use_app(app, g.user, request.method):
+        raise Forbidden("You do not have permission to perform this action.")
+    if lock:
+        db.session.execute(db.select(App.uuid).where(App.uuid == app.uuid).with_for_update())
+    return app
+
+
+def user_by_name(username):
+    user = db.session.execute(db.select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise not_found("User")
+    return user

@@ -1,0 +1,82 @@
+"""Reading request bodies and writing the v2.3 response shapes."""
+import json
+
+from flask import jsonify, request, url_for
+from marshmallow import RAISE
+from sqlalchemy import func
+
+from api.errors import BadRequest, ValidationError
+from api.extensions import db
+
+DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+PAGE_SIZE = 100
+
+
+def json_body(allow_empty=True):
+    """The request's JSON object, or a 400 that says what is wrong with it."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        if allow_empty:
+            return {}
+        raise BadRequest("A JSON object is required in the request body.")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"JSON parse error - {exc}") from None
+    if not isinstance(body, dict):
+        raise BadRequest("Expected a JSON object in the request body.")
+    return body
+
+
+def load(schema, body=None):
+    """Validates a body with a marshmallow schema; unknown fields are errors."""
+    body = json_body() if body is None else body
+    return schema.load(body, unknown=RAISE)
+
+
+def when(value):
+    return value.strftime(DATETIME_FORMAT) if value is not None else None
+
+
+def _int_arg(name, default):
+    text = request.args.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValidationError({name: ["A valid integer is required."]}) from None
+    if value < 0:
+        raise ValidationError({name: ["Ensure this value is greater than or equal to 0."]})
+    return value
+
+
+def paginate(select, serialize):
+    """DRF LimitOffsetPagination over a SQLAlchemy select, serialized row by row."""
+    limit = _int_arg("limit", PAGE_SIZE) or PAGE_SIZE
+    limit = min(limit, 1000)
+    offset = _int_arg("offset", 0)
+    count = db.session.execute(db.select(func.count()).select_from(select.order_by(None).subquery())).scalar()
+    rows = db.session.execute(select.limit(limit).offset(offset)).scalars().unique().all()
+
+    def page_url(new_offset):
+        args = dict(request.args)
+        args.update(limit=limit, offset=new_offset)
+        return url_for(request.endpoint, _external=True, **request.view_args, **args)
+
+    return jsonify({
+        "count": count,
+        "next": page_url(offset + limit) if offset + limit < count else None,
+        "previous": page_url(max(offset - limit, 0)) if offset > 0 else None,
+        "results": [serialize(row) for row in rows],
+    })
+
+
+def created(body):
+    response = jsonify(body)
+    response.status_code = 201
+    return response
+
+
+def no_content():
+    return "", 204

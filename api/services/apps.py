@@ -1,0 +1,63 @@
+"""Creating, transferring and destroying apps: the rows an app is made of."""
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from api import validators
+from api.errors import Conflict, ValidationError
+from api.extensions import db
+from api.models import TLS, App, AppSettings, Build, Config, Domain, Release
+from api.services import events
+from api.services.names import random_name
+
+CHILD_MODELS = (AppSettings, Build, Config, Domain, Release, TLS)
+
+
+def _taken(app_id):
+    return db.session.execute(db.select(App.uuid).where(App.id == app_id)).first() is not None
+
+
+def _unused_random_name(reserved):
+    for _ in range(100):
+        name = random_name()
+        if name not in reserved and not _taken(name):
+            return name
+    raise Conflict("Could not find a free random app name; please choose one with `id`.")
+
+
+def create(owner, app_id=None):
+    settings = current_app.config["PIER"]
+    if app_id is None:
+        app_id = _unused_random_name(settings.reserved_names)
+    try:
+        validators.app_id(app_id, settings.reserved_names)
+    except ValueError as exc:
+        raise ValidationError({"id": [str(exc)]}) from None
+    if _taken(app_id) or db.session.execute(db.select(Domain.uuid).where(Domain.domain == app_id)).first():
+        raise Conflict("App with this id already exists.")
+    app = App(id=app_id, owner=owner, structure={})
+    config = Config(app=app, owner=owner)
+    db.session.add_all([
+        app, config,
+        Release(app=app, owner=owner, version=1, config=config, state="deployed",
+                summary=f"{owner.username} created initial release"),
+        AppSettings(app=app, owner=owner),
+        TLS(app=app, owner=owner),
+        Domain(app=app, owner=owner, domain=app_id),
+    ])
+    db.session.flush()
+    events.record(app, f"{owner.username} created {app_id}")
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("App with this id already exists.") from None
+    return app
+
+
+def transfer(app, new_owner):
+    """Gives the app, and the records it owns, to another user."""
+    app.owner = new_owner
+    for model in CHILD_MODELS:
+        db.session.execute(db.update(model).where(model.app_uuid == app.uuid).values(owner_id=new_owner.id))
+    events.record(app, f"ownership transferred to {new_owner.username}")
+    db.session.commit()

@@ -1,0 +1,136 @@
+"""Releases: each config change, build or rollback makes version N+1 and, once a build exists, deploys it."""
+from flask import current_app
+from sqlalchemy import func
+
+from api.errors import Conflict, ValidationError
+from api.extensions import db
+from api.models import Build, Config, Release
+from api.models.release import CONFIG_FIELDS
+from api.schemas.config import check_merged
+from api.services import events, operations
+
+LIMIT_FIELDS = {"memory": "limits", "cpu": "limits", "tags": "tags", "registry": "registry info",
+                "healthcheck": "healthchecks"}
+
+
+def latest(app):
+    return db.session.execute(
+        db.select(Release).where(Release.app_uuid == app.uuid).order_by(Release.version.desc()).limit(1)
+    ).scalar_one()
+
+
+def latest_good(app):
+    """The newest release that did not fail: its config is the app's config."""
+    return db.session.execute(
+        db.select(Release).where(Release.app_uuid == app.uuid, Release.failed.is_(False))
+        .order_by(Release.version.desc()).limit(1)).scalar_one()
+
+
+def by_version(app, version):
+    return db.session.execute(
+        db.select(Release).where(Release.app_uuid == app.uuid, Release.version == version)).scalar_one_or_none()
+
+
+def _next_version(app):
+    return db.session.execute(
+        db.select(func.max(Release.version)).where(Release.app_uuid == app.uuid)).scalar() + 1
+
+
+def config_changes(old, new):
+    """Words for what changed between two configs, e.g. ["added FOO, BAR", "changed limits for web=512M"]."""
+    changes = []
+    old_values, new_values = old.get("values", {}), new.get("values", {})
+    added = sorted(set(new_values) - set(old_values))
+    changed = sorted(k for k in set(new_values) & set(old_values) if new_values[k] != old_values[k])
+    removed = sorted(set(old_values) - set(new_values))
+    for verb, keys in (("added", added), ("changed", changed), ("removed", removed)):
+        if keys:
+            changes.append(f"{verb} {', '.join(keys)}")
+    for name, words in LIMIT_FIELDS.items():
+        before, after = old.get(name, {}), new.get(name, {})
+        if before == after:
+            continue
+        if name in ("memory", "cpu"):
+            shown = ", ".join(f"{k}={v}" for k, v in sorted(after.items())) or "defaults"
+            changes.append(f"changed {words} for {shown}")
+        else:
+            changes.append(f"changed {words}")
+    return changes
+
+
+def create(app, user, config, build, summary):
+    release = Release(app=app, owner=user, version=_next_version(app), config=config, build=build,
+                      summary=summary, state="pending" if build is not None else "deployed")
+    db.session.add(release)
+    db.session.flush()
+    events.record(app, f"{summary} (v{release.version})")
+    return release
+
+
+def new_config(app, user, changes):
+    """Makes a Config from the current one plus `changes`; 409 if it changes nothing."""
+    current = latest_good(app)
+    old = current.config.fields()
+    merged = {name: dict(old[name]) for name in CONFIG_FIELDS}
+    for name, updates in changes.items():
+        merged[name] = updates(merged[name])
+    check_merged(merged)
+    words = config_changes(old, merged)
+    if not words:
+        raise Conflict(f"{user.username} changed nothing - release stopped")
+    config = Config(app=app, owner=user, **merged)
+    db.session.add(config)
+    return create(app, user, config, current.build, f"{user.username} {', '.join(words)}"), config
+
+
+def _default_structure(app, build):
+    """Process types of a new build: web (or cmd, with no Procfile) starts at 1, the others at 0."""
+    types = list(build.procfile) or ["cmd"]
+    structure = {t: app.structure.get(t, 0) for t in types}
+    if not any(app.structure.get(t) for t in types):
+        for routable in ("web", "cmd"):
+            if routable in structure:
+                structure[routable] = 1
+                break
+    return structure
+
+
+def new_build(app, user, image, procfile=None, sha="", dockerfile=""):
+    settings = current_app.config["PIER"]
+    current = latest_good(app)
+    previous_build = current.build
+    procfile = procfile or {}
+    if settings.reject_if_procfile_missing and previous_build and previous_build.procfile and not procfile:
+        raise Conflict("Last build had a Procfile and this one does not: add a Procfile or unset "
+                       "PIER_DEPLOY_REJECT_IF_PROCFILE_MISSING.")
+    build = Build(app=app, owner=user, image=image, sha=sha, procfile=procfile, dockerfile=dockerfile)
+    db.session.add(build)
+    app.structure = _default_structure(app, build)
+    label = sha[:7] if sha else image
+    release = create(app, user, current.config, build, f"{user.username} deployed {label}")
+    return build, release
+
+
+def rollback(app, user, version=None):
+    current = latest(app)
+    target_version = current.version - 1 if version is None else version
+    if target_version < 1:
+        raise ValidationError("version cannot be below 0")
+    if target_version == 1:
+        raise ValidationError("Cannot roll back to initial release.")
+    target = by_version(app, target_version)
+    if target is None:
+        raise ValidationError(f"Release v{target_version} does not exist.")
+    if target.failed:
+        raise ValidationError("Cannot roll back to failed release.")
+    return create(app, user, target.config, target.build, f"{user.username} rolled back to v{target_version}")
+
+
+def deploy_if_built(app, user, release, origin):
+    """Adds the deploy operation for a release that has a build; refuses a second concurrent deploy.
+    `origin` (config, build or rollback) words the summary if the deploy fails."""
+    if release.build is None:
+        return None
+    if operations.active(app, ("deploy", "scale", "destroy")):
+        raise Conflict(f"Deployment for {app.id} is already in progress")
+    return operations.add(app, user, "deploy", release=str(release.uuid), origin=origin)

@@ -1,0 +1,87 @@
+"""Every setting Pier reads, read once from the environment into one object."""
+import os
+from dataclasses import dataclass, field
+
+VERSION = "2.3.0"
+API_VERSION = "2.3"
+
+WEAK_SECRETS = {"", "changeme", "change-me", "secret", "default", "pier", "deis", "insecure"}
+MIN_SECRET_LENGTH = 32
+REGISTRATION_MODES = ("enabled", "disabled", "admin_only")
+
+
+class SettingsError(Exception):
+    """A setting is missing or unsafe; the process must not start."""
+
+
+def _bool(text):
+    return text.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _names(text):
+    return tuple(n.strip() for n in text.split(",") if n.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    secret_key: str = field(repr=False)
+    builder_key: str = field(repr=False)
+    database_url: str = "postgresql+psycopg://pier@127.0.0.1:5432/pier"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    registration_mode: str = "admin_only"
+    reserved_names: tuple = ("pier", "deis", "api", "builder", "controller", "registry", "router",
+                             "www", "flower")
+    domain: str = "localhost"
+    scheduler: str = "docker"
+    sync_timeout: float = 120.0
+    max_body_bytes: int = 1024 * 1024
+    log_lines: int = 100
+    reject_if_procfile_missing: bool = False
+    job_time_limit: int = 1800
+
+    # (environment variable, field, parser); documented in the README's settings table.
+    ENVIRONMENT = (
+        ("PIER_SECRET_KEY", "secret_key", str),
+        ("PIER_BUILDER_KEY", "builder_key", str),
+        ("DATABASE_URL", "database_url", str),
+        ("REDIS_URL", "redis_url", str),
+        ("PIER_REGISTRATION_MODE", "registration_mode", str),
+        ("PIER_RESERVED_NAMES", "reserved_names", _names),
+        ("PIER_DOMAIN", "domain", str),
+        ("PIER_SCHEDULER", "scheduler", str),
+        ("PIER_SYNC_TIMEOUT", "sync_timeout", float),
+        ("PIER_MAX_BODY_BYTES", "max_body_bytes", int),
+        ("PIER_LOG_LINES", "log_lines", int),
+        ("PIER_DEPLOY_REJECT_IF_PROCFILE_MISSING", "reject_if_procfile_missing", _bool),
+        ("PIER_JOB_TIME_LIMIT", "job_time_limit", int),
+    )
+
+    @classmethod
+    def from_env(cls, environ=None, **overrides):
+        environ = os.environ if environ is None else environ
+        values = {}
+        for variable, name, parse in cls.ENVIRONMENT:
+            if variable in environ:
+                try:
+                    values[name] = parse(environ[variable])
+                except ValueError as exc:
+                    raise SettingsError(f"{variable}: {exc}") from None
+        values.setdefault("secret_key", "")
+        values.setdefault("builder_key", "")
+        values.update(overrides)
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self):
+        for variable, name in (("PIER_SECRET_KEY", "secret_key"), ("PIER_BUILDER_KEY", "builder_key")):
+            value = getattr(self, name)
+            if value.strip().lower() in WEAK_SECRETS or len(value) < MIN_SECRET_LENGTH:
+                raise SettingsError(
+                    f"{variable} is empty, a default, or shorter than {MIN_SECRET_LENGTH} characters; "
+                    "`make run` generates one into var/pier.env")
+        if self.registration_mode not in REGISTRATION_MODES:
+            raise SettingsError(f"PIER_REGISTRATION_MODE must be one of {', '.join(REGISTRATION_MODES)}")
+        if self.sync_timeout <= 0:
+            raise SettingsError("PIER_SYNC_TIMEOUT must be positive")
+

@@ -1,0 +1,131 @@
+"""Apps: list, create, info, transfer, destroy; logs, run and scale."""
+from flask import Response, current_app, g, jsonify, request
+from marshmallow import Schema, fields, validate
+
+from api.auth import app_for_request, user_by_name
+from api.errors import BadRequest, Conflict, Forbidden, ValidationError
+from api.extensions import db
+from api.http import created, json_body, load, no_content, paginate
+from api.models import App, AppEvent, Collaborator
+from api.schemas.resources import dump_app
+from api.services import apps as app_service
+from api.services import operations, releases
+from api.validators import process_type
+from api.views import v2
+
+
+class CreateSchema(Schema):
+    id = fields.String(validate=validate.Length(min=1, max=63))
+
+
+class TransferSchema(Schema):
+    owner = fields.String(required=True, validate=validate.Length(min=1, max=150))
+
+
+class RunSchema(Schema):
+    command = fields.String(required=True, validate=validate.Length(min=1, max=64 * 1024),
+                            error_messages={"required": "command is a required field"})
+
+
+@v2.route("/apps", methods=["GET"])
+def list_apps():
+    select = db.select(App).order_by(App.id)
+    if not g.user.is_superuser:
+        shared = db.select(Collaborator.app_uuid).where(Collaborator.user_id == g.user.id)
+        select = select.where((App.owner_id == g.user.id) | App.uuid.in_(shared))
+    return paginate(select, dump_app)
+
+
+@v2.route("/apps", methods=["POST"])
+def create_app():
+    data = load(CreateSchema())
+    return created(dump_app(app_service.create(g.user, data.get("id"))))
+
+
+@v2.route("/apps/<app_id>", methods=["GET"])
+def app_info(app_id):
+    return jsonify(dump_app(app_for_request(app_id)))
+
+
+@v2.route("/apps/<app_id>", methods=["POST"])
+def transfer_app(app_id):
+    app = app_for_request(app_id)
+    if not (g.user.is_superuser or app.owner_id == g.user.id):
+        raise Forbidden("Only the owner or an administrator can transfer an app.")
+    data = load(TransferSchema())
+    app_service.transfer(app, user_by_name(data["owner"]))
+    return "", 200
+
+
+@v2.route("/apps/<app_id>", methods=["DELETE"])
+def destroy_app(app_id):
+    app = app_for_request(app_id, lock=True)
+    if operations.active(app, ("deploy", "scale", "destroy")):
+        raise Conflict(f"A deploy, scale or destroy of {app.id} is in progress; try again when it ends.")
+    operation = operations.add(app, g.user, "destroy")
+    db.session.commit()
+    return operations.start(operation, lambda op: no_content())
+
+
+@v2.route("/apps/<app_id>/logs", methods=["GET"])
+def app_logs(app_id):
+    app = app_for_request(app_id)
+    try:
+        lines = int(request.args.get("log_lines", current_app.config["PIER"].log_lines))
+    except ValueError:
+        raise ValidationError({"log_lines": ["A valid integer is required."]}) from None
+    if lines < 1:
+        raise ValidationError({"log_lines": ["Ensure this value is greater than or equal to 1."]})
+    rows = db.session.execute(db.select(AppEvent).where(AppEvent.app_uuid == app.uuid)
+                              .order_by(AppEvent.id.desc()).limit(min(lines, 10000))).scalars().all()
+    if not rows:
+        return "", 204
+    text = "".join(f"{r.created.isoformat()} pier[controller]: {r.message}\n" for r in reversed(rows))
+    return Response(text, mimetype="text/plain")
+
+
+@v2.route("/apps/<app_id>/run", methods=["POST"])
+def run_command(app_id):
+    app = app_for_request(app_id)
+    data = load(RunSchema())
+    release = releases.latest_good(app)
+    if release.build is None:
+        raise BadRequest("No build associated with this release to run this command")
+    operation = operations.add(app, g.user, "run", release=str(release.uuid), command=data["command"])
+    db.session.commit()
+    return operations.start(operation, lambda op: jsonify(op.result))
+
+
+def _scale_request():
+    body = json_body(allow_empty=False)
+    errors = {}
+    for name, count in body.items():
+        try:
+            process_type(name)
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+            continue
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 1000:
+            errors[name] = ["Invalid scaling format: use a whole number from 0 to 1000."]
+    if errors:
+        raise ValidationError(errors)
+    return body
+
+
+@v2.route("/apps/<app_id>/scale", methods=["POST"])
+def scale(app_id):
+    app = app_for_request(app_id, lock=True)
+    wanted = _scale_request()
+    release = releases.latest_good(app)
+    if release.build is None:
+        raise BadRequest("No build associated with this release")
+    known = set(release.build.procfile) or {"cmd"}
+    unknown = sorted(set(wanted) - known)
+    if unknown:
+        raise BadRequest(f"Container type {', '.join(unknown)} does not exist in application; "
+                         f"the types are {', '.join(sorted(known))}")
+    if operations.active(app, ("deploy", "scale", "destroy")):
+        raise Conflict(f"A deploy or scale of {app.id} is already in progress; try again when it ends.")
+    operation = operations.add(app, g.user, "scale", release=str(release.uuid), structure=wanted)
+    db.session.commit()
+    return operations.start(operation, lambda op: no_content())

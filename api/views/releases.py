@@ -1,0 +1,43 @@
+from flask import g, jsonify
+from marshmallow import Schema, fields
+
+from api.auth import app_for_request
+from api.errors import not_found
+from api.extensions import db
+from api.http import created, load, paginate
+from api.models import Release
+from api.schemas.resources import dump_release
+from api.services import operations, releases
+from api.views import v2
+
+
+class RollbackSchema(Schema):
+    version = fields.Integer(strict=True)
+
+
+@v2.route("/apps/<app_id>/releases", methods=["GET"])
+def list_releases(app_id):
+    app = app_for_request(app_id)
+    select = db.select(Release).where(Release.app_uuid == app.uuid).order_by(Release.version.desc())
+    return paginate(select, dump_release)
+
+
+@v2.route("/apps/<app_id>/releases/v<int:version>", methods=["GET"])
+def release_info(app_id, version):
+    release = releases.by_version(app_for_request(app_id), version)
+    if release is None:
+        raise not_found("Release")
+    return jsonify(dump_release(release))
+
+
+@v2.route("/apps/<app_id>/releases/rollback", methods=["POST"])
+def rollback(app_id):
+    app = app_for_request(app_id, lock=True)
+    data = load(RollbackSchema())
+    release = releases.rollback(app, g.user, data.get("version"))
+    operation = releases.deploy_if_built(app, g.user, release, "rollback")
+    db.session.commit()
+    body = {"version": release.version}
+    if operation is None:
+        return created(body)
+    return operations.start(operation, lambda op: created(body))

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Idempotent set-up of everything Pier runs on, for a Debian/Ubuntu machine as root.
+#   scripts/platform.sh packages   apt-installs what is missing
+#   scripts/platform.sh secrets    writes var/pier.env once (secret key, builder key, DB password)
+#   scripts/platform.sh services   starts PostgreSQL, Redis, the Docker engine and the registry
+#   scripts/platform.sh database   creates the role and databases named in var/pier.env
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+var="$top/var"
+envfile="$var/pier.env"
+mkdir -p "$var/log"
+
+packages() {
+  local wanted=(postgresql redis-server nginx docker.io docker-registry git openssh-client
+                openssh-server mmdebstrap curl python3-venv python3-dev build-essential iproute2)
+  local missing=()
+  for p in "${wanted[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+}
+
+secrets() {
+  [ -f "$envfile" ] && return 0
+  umask 077
+  {
+    echo "PIER_SECRET_KEY=$(openssl rand -hex 32)"
+    echo "PIER_BUILDER_KEY=$(openssl rand -hex 32)"
+    echo "PIER_DB_PASSWORD=$(openssl rand -hex 16)"
+  } > "$envfile"
+  echo "wrote $envfile (secrets, not committed)"
+}
+
+wait_for() {  # wait_for <what> <seconds> <command...>
+  local what=$1 seconds=$2; shift 2
+  for _ in $(seq $((seconds * 4))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.25; done
+  echo "$what did not come up in ${seconds}s; see $var/log" >&2
+  return 1
+}
+
+start_postgres() {
+  pg_isready -q -h 127.0.0.1 && return 0
+  local version
+  version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+  pg_lsclusters -h | awk '{print $1, $2}' | grep -q "^$version main$" || pg_createcluster "$version" main
+  pg_ctlcluster "$version" main start || true
+  wait_for PostgreSQL 30 pg_isready -q -h 127.0.0.1
+}
+
+start_redis() {
+  redis-cli -h 127.0.0.1 ping 2>/dev/null | grep -q PONG && return 0
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" \
+    --logfile "$var/log/redis.log" --dir "$var"
+  wait_for Redis 15 redis-cli -h 127.0.0.1 ping
+}
+
+start_docker() {
+  docker info >/dev/null 2>&1 && return 0
+  nohup dockerd >"$var/log/dockerd.log" 2>&1 &
+  wait_for "The Docker engine" 60 docker info
+}
+
+start_registry() {
+  curl -fsS -o /dev/null http://127.0.0.1:5000/v2/ 2>/dev/null && return 0
+  mkdir -p "$var/registry/data"
+  cat > "$var/registry/config.yml" <<YML
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $var/registry/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:5000
+YML
+  nohup docker-registry serve "$var/registry/config.yml" >"$var/log/registry.log" 2>&1 &
+  wait_for "The registry" 15 curl -fsS -o /dev/null http://127.0.0.1:5000/v2/
+}
+
+services() {
+  start_postgres
+  start_redis
+  start_docker
+  start_registry
+}
+
+database() {
+  # shellcheck disable=SC1090
+  . "$envfile"
+  runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 >/dev/null <<SQL
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pier') THEN
+    CREATE ROLE pier LOGIN CREATEDB PASSWORD '$PIER_DB_PASSWORD';
+  ELSE
+    ALTER ROLE pier LOGIN CREATEDB PASSWORD '$PIER_DB_PASSWORD';
+  END IF;
+END \$\$;
+SQL
+  for db in pier pier_test; do
+    runuser -u postgres -- psql -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 ||
+      runuser -u postgres -- createdb -O pier "$db"
+  done
+}
+
+for step in "$@"; do "$step"; done

@@ -1,0 +1,33 @@
+"""Celery bound to the Flask app factory: tasks run inside an app context, messages are JSON ids."""
+from celery import Celery, Task
+
+VISIBILITY_MARGIN = 3600
+
+
+def make_celery(flask_app):
+    settings = flask_app.config["PIER"]
+
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with flask_app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery = Celery(flask_app.name, task_cls=FlaskTask)
+    celery.conf.update(
+        broker_url=settings.redis_url,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_time_limit=settings.job_time_limit,
+        # A job that is unacknowledged for longer than this is redelivered: keep it above the longest job.
+        broker_transport_options={"visibility_timeout": settings.job_time_limit + VISIBILITY_MARGIN},
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        include=["workers.tasks.operations"],
+    )
+    celery.set_default()
+    flask_app.extensions["celery"] = celery
+    return celery
