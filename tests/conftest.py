@@ -1,0 +1,108 @@
+"""Shared fixtures: the real PostgreSQL (pier_test database) and Redis (db 15), and a real Celery worker."""
+import os
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from api import create_app
+from api.extensions import db
+from api.settings import Settings
+from tests.factories import Caller
+
+TEST_REDIS_URL = os.environ.get("PIER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def test_settings(**overrides):
+    values = dict(
+        secret_key="test-secret-key-" + "x" * 32,
+        builder_key="test-builder-key-" + "y" * 32,
+        database_url=os.environ["PIER_TEST_DATABASE_URL"],
+        redis_url=TEST_REDIS_URL,
+        registration_mode="admin_only",
+        scheduler="none",
+        sync_timeout=30.0,
+    )
+    values.update(overrides)
+    return Settings(**values)
+
+
+def _reset_schema(url):
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app():
+    settings = test_settings()
+    _reset_schema(settings.database_url)
+    flask_app = create_app(settings)
+    with flask_app.app_context():
+        from flask_migrate import upgrade
+        upgrade()
+    return flask_app
+
+
+TABLES = ("app_events", "operations", "collaborators", "domains", "certificates", "releases", "builds",
+          "configs", "app_settings", "tls", "keys", "apps", "tokens", "users")
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request):
+    yield
+    if "app" not in request.fixturenames:
+        return
+    flask_app = request.getfixturevalue("app")
+    with flask_app.app_context():
+        db.session.remove()
+        db.session.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        db.session.commit()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def caller(app, client):
+    """caller("alice", admin=False) -> a Caller that sends requests with alice's token."""
+    def make(username, admin=False):
+        return Caller.create(app, client, username, admin)
+    return make
+
+
+@pytest.fixture
+def admin(caller):
+    return caller("admin", admin=True)
+
+
+@pytest.fixture
+def alice(caller, admin):
+    return caller("alice")
+
+
+@pytest.fixture
+def bob(caller, admin):
+    return caller("bob")
+
+
+@pytest.fixture(scope="session")
+def worker(app):
+    """A real Celery worker consuming from the real Redis, in a thread of this process."""
+    from celery.contrib.testing.worker import start_worker
+    celery = app.extensions["celery"]
+    celery.conf.update(broker_url=TEST_REDIS_URL)
+    import redis
+    redis.Redis.from_url(TEST_REDIS_URL).flushdb()
+    with start_worker(celery, pool="threads", concurrency=2, perform_ping_check=False,
+                      shutdown_timeout=30, loglevel="WARNING"):
+        yield celery
