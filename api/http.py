@@ -51,13 +51,15 @@ def _int_arg(name, default):
     return value
 
 
-def paginate(select, serialize):
-    """DRF LimitOffsetPagination over a SQLAlchemy select, serialized row by row."""
+def paginate(select, serialize, rows=False):
+    """DRF LimitOffsetPagination over a SQLAlchemy select, serialized row by row (ORM objects, or plain
+    rows when `rows` is true)."""
     limit = _int_arg("limit", PAGE_SIZE) or PAGE_SIZE
     limit = min(limit, 1000)
     offset = _int_arg("offset", 0)
     count = db.session.execute(db.select(func.count()).select_from(select.order_by(None).subquery())).scalar()
-    rows = db.session.execute(select.limit(limit).offset(offset)).scalars().unique().all()
+    result = db.session.execute(select.limit(limit).offset(offset))
+    items = result.all() if rows else result.scalars().unique().all()
 
     def page_url(new_offset):
         args = dict(request.args)
@@ -68,7 +70,7 @@ def paginate(select, serialize):
         "count": count,
         "next": page_url(offset + limit) if offset + limit < count else None,
         "previous": page_url(max(offset - limit, 0)) if offset > 0 else None,
-        "results": [serialize(row) for row in rows],
+        "results": [serialize(item) for item in items],
     })
 
 

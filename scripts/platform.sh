@@ -13,7 +13,7 @@ mkdir -p "$var/log"
 
 packages() {
   local wanted=(postgresql redis-server nginx docker.io docker-registry git openssh-client
-                openssh-server mmdebstrap curl python3-venv python3-dev build-essential iproute2)
+                openssh-server mmdebstrap curl python3-venv python3-dev build-essential iproute2 wrk)
   local missing=()
   for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -103,7 +103,7 @@ DO \$\$ BEGIN
   END IF;
 END \$\$;
 SQL
-  for db in pier pier_test; do
+  for db in pier pier_test pier_bench; do
     runuser -u postgres -- psql -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 ||
       runuser -u postgres -- createdb -O pier "$db"
   done

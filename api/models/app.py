@@ -17,7 +17,7 @@ class App(UuidKeyed, Timestamped, db.Model):
     structure: Mapped[dict] = mapped_column(JSONB, nullable=False, default=dict)
 
     owner = relationship("User", lazy="joined")
-    collaborators = relationship("User", secondary="collaborators", lazy="selectin", viewonly=True)
+    collaborators = relationship("User", secondary="collaborators", viewonly=True)
 
 
 class Collaborator(db.Model):

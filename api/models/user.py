@@ -40,7 +40,7 @@ class Token(db.Model):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
 
-    user = relationship("User", back_populates="tokens")
+    user = relationship("User", back_populates="tokens", lazy="joined")
 
     @classmethod
     def issue(cls, user):

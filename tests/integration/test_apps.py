@@ -1,0 +1,170 @@
+"""Apps: create, list, info, transfer and destroy (API.md sections 1 and 2.2)."""
+import re
+from datetime import datetime
+
+import pytest
+
+from tests.support import deploy_image, release_list
+from tests.support import recording_scheduler as recorder
+from tests.support.recording_scheduler import recording_scheduler  # noqa: F401
+
+APP_FIELDS = {"uuid", "id", "owner", "structure", "created", "updated"}
+
+
+def share(owner, app_id, username):
+    assert owner.post(f"/v2/apps/{app_id}/perms", {"username": username}).status_code == 201
+
+
+def test_create_app_with_id(alice):
+    response = alice.post("/v2/apps", {"id": "hello"})
+    assert response.status_code == 201
+    body = response.get_json()
+    assert set(body) == APP_FIELDS
+    assert (body["id"], body["owner"], body["structure"]) == ("hello", "alice", {})
+    for stamp in (body["created"], body["updated"]):
+        datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")
+    assert response.headers["DEIS_API_VERSION"] == "2.3"
+    assert response.headers["DEIS_PLATFORM_VERSION"] == "2.3.0"
+
+
+def test_create_app_without_id_gets_a_random_name(alice):
+    response = alice.post("/v2/apps", {})
+    assert response.status_code == 201
+    name = response.get_json()["id"]
+    assert re.fullmatch(r"[a-z]+-[a-z]+", name)
+    assert alice.get(f"/v2/apps/{name}").get_json()["id"] == name
+
+
+@pytest.mark.parametrize("name", ["Hello", "1hello", "hello-", "h" * 64, "hello_world", ""])
+def test_create_app_with_invalid_name_is_refused(alice, name):
+    response = alice.post("/v2/apps", {"id": name})
+    assert response.status_code == 400
+    assert "id" in response.get_json()
+    assert alice.get("/v2/apps").get_json()["count"] == 0
+
+
+def test_longest_valid_name_is_accepted(alice):
+    assert alice.post("/v2/apps", {"id": "h" * 63}).status_code == 201
+
+
+def test_create_app_with_reserved_name_is_refused(alice):
+    response = alice.post("/v2/apps", {"id": "deis"})
+    assert response.status_code == 400
+    assert "reserved" in response.get_json()["id"][0]
+
+
+def test_create_app_with_taken_id_conflicts(alice, bob):
+    alice.create_app("hello")
+    response = bob.post("/v2/apps", {"id": "hello"})
+    assert response.status_code == 409
+    assert "detail" in response.get_json()
+
+
+def test_new_app_has_initial_release_and_domain(alice):
+    alice.create_app("hello")
+    releases = release_list(alice, "hello")
+    assert len(releases) == 1
+    first = releases[0]
+    assert (first["version"], first["build"], first["failed"]) == (1, None, False)
+    assert first["summary"] == "alice created initial release"
+    domains = alice.get("/v2/apps/hello/domains").get_json()["results"]
+    assert [d["domain"] for d in domains] == ["hello"]
+
+
+def test_list_shows_owned_and_shared_apps_and_admin_sees_all(admin, alice, bob):
+    alice.create_app("alpha")
+    bob.create_app("beta")
+    bob.create_app("gamma")
+    share(bob, "gamma", "alice")
+    assert [a["id"] for a in alice.get("/v2/apps").get_json()["results"]] == ["alpha", "gamma"]
+    assert [a["id"] for a in bob.get("/v2/apps/").get_json()["results"]] == ["beta", "gamma"]
+    everything = admin.get("/v2/apps").get_json()
+    assert everything["count"] == 3
+    assert [a["id"] for a in everything["results"]] == ["alpha", "beta", "gamma"]
+
+
+def test_list_is_paginated_with_limit_and_offset(alice):
+    for name in ("one", "two", "three"):
+        alice.create_app(name)
+    first = alice.get("/v2/apps?limit=2").get_json()
+    assert first["count"] == 3 and len(first["results"]) == 2
+    assert first["previous"] is None
+    assert "limit=2" in first["next"] and "offset=2" in first["next"]
+    second = alice.get(first["next"].split("localhost", 1)[1]).get_json()
+    assert len(second["results"]) == 1 and second["next"] is None
+    assert "offset=0" in second["previous"]
+    seen = [a["id"] for a in first["results"] + second["results"]]
+    assert sorted(seen) == ["one", "three", "two"]
+
+
+def test_list_needs_a_token(client):
+    response = client.get("/v2/apps")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Token"
+    assert "detail" in response.get_json()
+
+
+def test_app_info(alice, bob):
+    created = alice.create_app("hello")
+    assert alice.get("/v2/apps/hello").get_json() == created
+    assert bob.get("/v2/apps/hello").status_code == 403
+    missing = alice.get("/v2/apps/nothing")
+    assert missing.status_code == 404
+    assert missing.get_json() == "No App matches the given query."
+
+
+def test_transfer_gives_the_app_and_its_records_to_the_new_owner(alice, bob):
+    alice.create_app("hello")
+    assert alice.post("/v2/apps/hello/config", {"values": {"FOO": "1"}}).status_code == 201
+    response = alice.post("/v2/apps/hello", {"owner": "bob"})
+    assert response.status_code == 200
+    assert bob.get("/v2/apps/hello").get_json()["owner"] == "bob"
+    assert {r["owner"] for r in release_list(bob, "hello")} == {"bob"}
+    assert bob.get("/v2/apps/hello/config").get_json()["owner"] == "bob"
+    assert alice.get("/v2/apps/hello").status_code == 403
+
+
+def test_collaborator_cannot_transfer(alice, bob):
+    alice.create_app("hello")
+    share(alice, "hello", "bob")
+    response = bob.post("/v2/apps/hello", {"owner": "bob"})
+    assert response.status_code == 403
+    assert alice.get("/v2/apps/hello").get_json()["owner"] == "alice"
+
+
+def test_transfer_to_unknown_user_is_not_found(alice):
+    alice.create_app("hello")
+    response = alice.post("/v2/apps/hello", {"owner": "nobody"})
+    assert response.status_code == 404
+    assert alice.get("/v2/apps/hello").get_json()["owner"] == "alice"
+
+
+def test_destroy_app_without_build_needs_no_scheduler(alice, worker):
+    alice.create_app("hello")
+    response = alice.delete("/v2/apps/hello")
+    assert response.status_code == 204
+    assert alice.get("/v2/apps/hello").status_code == 404
+    assert alice.get("/v2/apps").get_json()["count"] == 0
+    assert alice.post("/v2/apps", {"id": "hello"}).status_code == 201
+
+
+@pytest.mark.usefixtures("recording_scheduler")
+def test_destroy_app_with_build_removes_its_containers(alice):
+    created = alice.create_app("hello")
+    deploy_image(alice, "hello")
+    assert alice.delete("/v2/apps/hello").status_code == 204
+    assert [c.app for c in recorder.calls("destroy")] == [created["uuid"]]
+    assert alice.get("/v2/apps/hello").status_code == 404
+
+
+def test_collaborator_cannot_destroy(alice, bob):
+    alice.create_app("hello")
+    share(alice, "hello", "bob")
+    assert bob.delete("/v2/apps/hello").status_code == 403
+    assert bob.get("/v2/apps/hello").status_code == 200
+
+
+def test_stranger_cannot_destroy(alice, bob):
+    alice.create_app("hello")
+    assert bob.delete("/v2/apps/hello").status_code == 403
+    assert alice.get("/v2/apps/hello").status_code == 200

@@ -1,0 +1,143 @@
+"""A scheduler for tests: records every call, answers with predictable pods and run output, fails on request.
+
+Use it through `installed(app)` (or the `recording_scheduler` fixture) together with the session `worker`
+fixture: it registers the class as "recording" in SCHEDULERS and points the app's settings at it.
+"""
+import contextlib
+import dataclasses
+import threading
+from collections import namedtuple
+
+import pytest
+
+from workers.scheduler import SCHEDULERS, Scheduler, SchedulerError
+
+NAME = "recording"
+STARTED = "2024-01-01T00:00:00Z"
+GATE_TIMEOUT = 60
+
+Call = namedtuple("Call", "method app args")
+
+CALLS = []
+_lock = threading.Lock()
+_state = {"fail": None, "gate": None, "formations": {}}
+
+
+def reset():
+    with _lock:
+        CALLS.clear()
+        gate = _state["gate"]
+        _state.update(fail=None, gate=None, formations={})
+    if gate is not None:
+        gate.set()
+
+
+def calls(method=None):
+    with _lock:
+        return [call for call in CALLS if method is None or call.method == method]
+
+
+def fail_next(message, method=None):
+    """The next call (to `method`, or to any method when None) raises SchedulerError(message)."""
+    with _lock:
+        _state["fail"] = (method, message)
+
+
+def block_deploys():
+    """Deploys wait until the returned event is set; `reset` sets it too."""
+    gate = threading.Event()
+    with _lock:
+        _state["gate"] = gate
+    return gate
+
+
+def pod_list(app_id, process_type=None, name=None):
+    """One "up" pod per replica of the last deployed or scaled formation, in a stable order."""
+    with _lock:
+        version, structure = _state["formations"].get(app_id, (None, {}))
+    pods = []
+    for kind, replicas in sorted(structure.items()):
+        for index in range(1, replicas + 1):
+            pods.append({"name": f"{app_id}-v{version}-{kind}-{index}", "release": f"v{version}",
+                         "started": STARTED, "state": "up", "type": kind})
+    return [p for p in pods if process_type in (None, p["type"]) and name in (None, p["name"])]
+
+
+def run_output(spec, command):
+    return f"{spec['app']} v{spec['version']} ran: {command}\n"
+
+
+class RecordingScheduler(Scheduler):
+    def _record(self, method, app_id, **args):
+        with _lock:
+            CALLS.append(Call(method, app_id, args))
+            fail = _state["fail"]
+            if fail is not None and fail[0] in (None, method):
+                _state["fail"] = None
+                raise SchedulerError(fail[1])
+
+    def _remember(self, spec, structure):
+        with _lock:
+            _state["formations"][spec["app"]] = (spec["version"], dict(structure))
+
+    def deploy(self, spec, structure):
+        self._record("deploy", spec["app"], spec=spec, structure=dict(structure))
+        gate = _state["gate"]
+        if gate is not None:
+            gate.wait(GATE_TIMEOUT)
+        self._remember(spec, structure)
+
+    def scale(self, spec, structure):
+        self._record("scale", spec["app"], spec=spec, structure=dict(structure))
+        self._remember(spec, structure)
+
+    def restart(self, app_id, process_type=None, name=None):
+        self._record("restart", app_id, process_type=process_type, name=name)
+        return pod_list(app_id, process_type, name)
+
+    def run(self, spec, command):
+        self._record("run", spec["app"], spec=spec, command=command)
+        words = command.split()
+        exit_code = int(words[1]) if len(words) == 2 and words[0] == "exit" and words[1].isdigit() else 0
+        return exit_code, run_output(spec, command)
+
+    def pods(self, app_id, process_type=None):
+        self._record("pods", app_id, process_type=process_type)
+        return pod_list(app_id, process_type)
+
+    def logs(self, app_id, lines):
+        self._record("logs", app_id, lines=lines)
+        return []
+
+    def destroy(self, app_uuid):
+        self._record("destroy", app_uuid)
+
+
+@contextlib.contextmanager
+def settings_changed(app, **changes):
+    """The app (and the worker, which shares it) runs with these settings until the block ends."""
+    original = app.config["PIER"]
+    app.config["PIER"] = dataclasses.replace(original, **changes)
+    try:
+        yield app.config["PIER"]
+    finally:
+        app.config["PIER"] = original
+
+
+@contextlib.contextmanager
+def installed(app, **changes):
+    """Registers the recording scheduler and selects it in the app's settings."""
+    reset()
+    SCHEDULERS[NAME] = RecordingScheduler
+    try:
+        with settings_changed(app, scheduler=NAME, **changes):
+            yield
+    finally:
+        reset()
+        SCHEDULERS.pop(NAME, None)
+
+
+@pytest.fixture
+def recording_scheduler(app, worker):
+    with installed(app):
+        yield
