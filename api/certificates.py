@@ -8,8 +8,9 @@ from cryptography.x509.oid import NameOID
 MAX_PEM = 64 * 1024
 
 
-def _rfc4514(name):
-    return "/" + "/".join(f"{attr.oid._name}={attr.value}" for attr in name)
+def _openssl_style(name):
+    """'/O=Acme/CN=example.com', as `openssl x509 -subject` and Deis print names."""
+    return "/" + "/".join(f"{attr.rfc4514_attribute_name}={attr.value}" for attr in name)
 
 
 def parse(certificate_pem, key_pem):
@@ -52,8 +53,8 @@ def parse(certificate_pem, key_pem):
         "common_name": common_names[0].value if common_names else "",
         "san": list(san),
         "fingerprint": ":".join(digest[i:i + 2] for i in range(0, len(digest), 2)),
-        "issuer": _rfc4514(cert.issuer),
-        "subject": _rfc4514(cert.subject),
+        "issuer": _openssl_style(cert.issuer),
+        "subject": _openssl_style(cert.subject),
         "starts": cert.not_valid_before_utc,
         "expires": cert.not_valid_after_utc,
     }

@@ -1,4 +1,5 @@
 """Every setting Pier reads, read once from the environment into one object."""
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -82,6 +83,10 @@ class Settings:
                     "`make run` generates one into var/pier.env")
         if self.registration_mode not in REGISTRATION_MODES:
             raise SettingsError(f"PIER_REGISTRATION_MODE must be one of {', '.join(REGISTRATION_MODES)}")
-        if self.sync_timeout <= 0:
-            raise SettingsError("PIER_SYNC_TIMEOUT must be positive")
+        if not (math.isfinite(self.sync_timeout) and self.sync_timeout > 0):
+            raise SettingsError("PIER_SYNC_TIMEOUT must be a positive number of seconds")
+        for variable, name in (("PIER_LOG_LINES", "log_lines"), ("PIER_MAX_BODY_BYTES", "max_body_bytes"),
+                               ("PIER_JOB_TIME_LIMIT", "job_time_limit")):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{variable} must be at least 1")
 

@@ -13,7 +13,7 @@ from api.services import operations, releases
 from api.validators import process_type
 from api.views import v2
 
-IMAGE = validate.Regexp(r"^[^\s]+$", error="image must be a Docker image reference without spaces.")
+IMAGE = validate.Regexp(r"^\S+\Z", error="image must be a Docker image reference without spaces.")
 
 
 class BuildSchema(Schema):

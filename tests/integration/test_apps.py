@@ -1,5 +1,6 @@
-"""Apps: create, list, info, transfer and destroy (API.md sections 1 and 2.2)."""
+"""Apps: create, list, info, transfer, destroy and logs (API.md sections 1 and 2.2)."""
 import re
+import time
 from datetime import datetime
 
 import pytest
@@ -9,6 +10,12 @@ from tests.support import recording_scheduler as recorder
 from tests.support.recording_scheduler import recording_scheduler  # noqa: F401
 
 APP_FIELDS = {"uuid", "id", "owner", "structure", "created", "updated"}
+
+
+@pytest.fixture
+def hello(alice):
+    alice.create_app("hello")
+    return alice
 
 
 def share(owner, app_id, username):
@@ -132,10 +139,11 @@ def test_collaborator_cannot_transfer(alice, bob):
     assert alice.get("/v2/apps/hello").get_json()["owner"] == "alice"
 
 
-def test_transfer_to_unknown_user_is_not_found(alice):
+@pytest.mark.parametrize("owner", ["nobody", "no\u0000body"])
+def test_transfer_to_unknown_user_is_not_found(alice, owner):
     alice.create_app("hello")
-    response = alice.post("/v2/apps/hello", {"owner": "nobody"})
-    assert response.status_code == 404
+    response = alice.post("/v2/apps/hello", {"owner": owner})
+    assert response.status_code in (400, 404)
     assert alice.get("/v2/apps/hello").get_json()["owner"] == "alice"
 
 
@@ -168,3 +176,61 @@ def test_stranger_cannot_destroy(alice, bob):
     alice.create_app("hello")
     assert bob.delete("/v2/apps/hello").status_code == 403
     assert alice.get("/v2/apps/hello").status_code == 200
+
+
+def test_destroy_failure_keeps_the_app(alice, recording_scheduler):  # noqa: F811
+    alice.create_app("hello")
+    deploy_image(alice, "hello")
+    recorder.fail_next("containers could not be removed", method="destroy")
+    response = alice.delete("/v2/apps/hello")
+    assert response.status_code == 400
+    assert response.get_json() == {"detail": "containers could not be removed"}
+    assert alice.get("/v2/apps/hello").status_code == 200
+    assert alice.get("/v2/apps/hello/config").status_code == 200
+
+
+def test_logs_show_platform_events(hello):
+    hello.post("/v2/apps/hello/config", {"values": {"FOO": "1"}})
+    response = hello.get("/v2/apps/hello/logs")
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+    text = response.get_data(as_text=True)
+    assert "alice created hello" in text
+    assert "alice added FOO" in text
+    assert text.index("alice created hello") < text.index("alice added FOO")
+
+
+def test_log_lines_limits_the_lines(hello):
+    for value in ("1", "2", "3"):
+        hello.post("/v2/apps/hello/config", {"values": {"FOO": value}})
+    lines = hello.get("/v2/apps/hello/logs?log_lines=2").get_data(as_text=True).splitlines()
+    assert len(lines) == 2
+    assert "v3" in lines[0] and "v4" in lines[1]
+
+
+@pytest.mark.parametrize("value", ["many", "0", "-5", "1.5"])
+def test_invalid_log_lines_is_refused(hello, value):
+    response = hello.get(f"/v2/apps/hello/logs?log_lines={value}")
+    assert response.status_code == 400
+    assert "log_lines" in response.get_json()
+
+
+def test_logs_are_private_to_app_users(hello, bob):
+    assert bob.get("/v2/apps/hello/logs").status_code == 403
+
+
+def test_follow_streams_new_log_lines(hello, client):
+    response = client.get("/v2/apps/hello/logs?follow=true", headers=hello.headers(), buffered=False)
+    assert response.status_code == 200 and response.mimetype == "text/plain"
+    chunks, seen = iter(response.response), ""
+    try:
+        while "alice created hello" not in seen:
+            seen += next(chunks).decode()
+        hello.post("/v2/apps/hello/config", {"values": {"BAR": "1"}})
+        deadline = time.monotonic() + 20
+        while "alice added BAR" not in seen and time.monotonic() < deadline:
+            seen += next(chunks, b"<stream ended>").decode()
+            assert "<stream ended>" not in seen, "the follow stream ended after the history"
+        assert "alice added BAR" in seen
+    finally:
+        response.close()

@@ -91,6 +91,7 @@ def test_duplicate_username_is_a_field_error(admin):
     ({"password": "pw", "email": "x@example.com"}, "username"),
     ({"username": "x", "email": "x@example.com"}, "password"),
     ({"username": "x", "password": "pw"}, "email"),
+    ({"username": "x", "password": "", "email": "x@example.com"}, "password"),
     ({"username": "x", "password": "pw", "email": "not-an-email"}, "email"),
     ({"username": "bad name!", "password": "pw", "email": "x@example.com"}, "username"),
     ({"username": "x", "password": "pw", "email": "x@example.com", "shoe_size": 9}, "shoe_size"),
@@ -99,6 +100,12 @@ def test_register_rejects_bad_fields(anonymous, body, field):
     response = anonymous.post("/v2/auth/register", body)
     assert response.status_code == 400
     assert isinstance(response.get_json()[field], list) and response.get_json()[field]
+
+
+def test_register_cannot_grant_itself_superuser(admin, anonymous, ctx):
+    response = admin.post("/v2/auth/register", new_user("sneaky", is_superuser=True, is_staff=True))
+    assert response.status_code == 400 and response.get_json()["is_superuser"]
+    assert db.session.execute(db.select(User).where(User.username == "sneaky")).first() is None
 
 
 def test_malformed_json_is_a_parse_error(anonymous):

@@ -129,7 +129,9 @@ def test_whitelist_add_is_a_union(hello):
     assert settings_of(hello)["whitelist"] == expected
 
 
-@pytest.mark.parametrize("addresses", [["10.0.0.300"], ["10.0.0.1", "not-an-ip"], ["10.0.0.0/33"], [5], []])
+@pytest.mark.parametrize("addresses", [
+    ["10.0.0.300"], ["10.0.0.1", "not-an-ip"], ["10.0.0.0/33"], ["fe80::1%eth0"], [5], [],
+])
 def test_whitelist_refuses_invalid_addresses(hello, addresses):
     response = hello.post("/v2/apps/hello/whitelist", {"addresses": addresses})
     assert response.status_code == 400 and "addresses" in response.get_json()

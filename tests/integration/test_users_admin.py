@@ -111,6 +111,20 @@ def test_cancel_a_user_with_keys_and_shared_apps(alice, bob):
     assert bob.get("/v2/apps/shared/perms").get_json() == {"users": []}
 
 
+def test_cancelling_a_collaborator_keeps_the_apps_history(alice, bob):
+    alice.create_app("alpha")
+    assert alice.post("/v2/apps/alpha/perms", {"username": "bob"}).status_code == 201
+    assert bob.post("/v2/apps/alpha/config", {"values": {"FOO": "bar"}}).status_code == 201
+    assert bob.post("/v2/apps/alpha/domains", {"domain": "bob.example.com"}).status_code == 201
+    assert bob.delete("/v2/auth/cancel").status_code == 204
+
+    releases = alice.get("/v2/apps/alpha/releases").get_json()
+    assert releases["count"] == 2 and releases["results"][0]["owner"] is None
+    config = alice.get("/v2/apps/alpha/config")
+    assert config.status_code == 200 and config.get_json()["values"]["FOO"] == "bar"
+    assert "bob.example.com" in [d["domain"] for d in alice.get("/v2/apps/alpha/domains").get_json()["results"]]
+
+
 def test_admin_cancels_another_user(admin, alice):
     assert admin.delete("/v2/auth/cancel", {"username": "alice"}).status_code == 204
     assert whoami_status(alice) == 401

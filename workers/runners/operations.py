@@ -94,11 +94,13 @@ def run(operation, settings):
 
 
 def destroy(operation, settings):
-    """Removes the containers, then the app's rows. An app that never had a build needs no scheduler."""
+    """Removes the containers, then the app's rows. An app that never ran a release needs no scheduler
+    (a failed deploy removes what it started)."""
     app = db.session.get(App, operation.app_uuid)
-    ever_built = db.session.execute(db.select(Release.uuid).where(Release.app_uuid == operation.app_uuid,
-                                                                  Release.build_uuid.is_not(None)).limit(1)).first()
-    if ever_built:
+    ever_ran = db.session.execute(
+        db.select(Release.uuid).where(Release.app_uuid == operation.app_uuid, Release.build_uuid.is_not(None),
+                                      Release.state.in_(("deployed", "superseded"))).limit(1)).first()
+    if ever_ran:
         get_scheduler(settings).destroy(str(operation.app_uuid))
     if app is not None:
         db.session.delete(app)
