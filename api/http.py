@@ -10,6 +10,7 @@ from api.extensions import db
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 PAGE_SIZE = 100
+MAX_OFFSET = 2 ** 31 - 1
 
 
 def json_body(allow_empty=True):
@@ -23,9 +24,30 @@ def json_body(allow_empty=True):
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"JSON parse error - {exc}") from None
+    except RecursionError:
+        raise BadRequest("JSON parse error - the document is nested too deeply.") from None
     if not isinstance(body, dict):
         raise BadRequest("Expected a JSON object in the request body.")
+    if _has_nul(body):
+        raise BadRequest("Strings in the request cannot contain NUL characters (\\u0000).")
     return body
+
+
+def _has_nul(value):
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def refuse_nul_in_url():
+    """PostgreSQL text cannot hold NUL, so a %00 in a path or query is refused before any lookup."""
+    values = list((request.view_args or {}).values()) + list(request.args.values())
+    if any(isinstance(v, str) and "\x00" in v for v in values):
+        raise BadRequest("The URL cannot contain NUL characters (%00).")
 
 
 def load(schema, body=None):
@@ -46,8 +68,8 @@ def _int_arg(name, default):
         value = int(text)
     except ValueError:
         raise ValidationError({name: ["A valid integer is required."]}) from None
-    if value < 0:
-        raise ValidationError({name: ["Ensure this value is greater than or equal to 0."]})
+    if not 0 <= value <= MAX_OFFSET:
+        raise ValidationError({name: [f"Ensure this value is between 0 and {MAX_OFFSET}."]})
     return value
 
 

@@ -257,7 +257,7 @@ def routes():
             + _perm_routes(app) + _cert_routes() + _other_routes() + _hook_routes())
 
 
-def _parameter_key(path, name):
+def parameter_kind(path, name):
     """Which kind of value a path parameter holds; `name` means different things under different paths."""
     if name == "name":
         return "cert" if path.startswith("/v2/certs") else "pod" if "/pods/" in path else "domain"
@@ -265,7 +265,7 @@ def _parameter_key(path, name):
 
 
 def path_parameters(path):
-    return [path_parameter(_parameter_key(path, name), name) for name in re.findall(r"{(\w+)}", path)]
+    return [path_parameter(parameter_kind(path, name), name) for name in re.findall(r"{(\w+)}", path)]
 
 
 def operation_id(method, path):

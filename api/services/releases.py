@@ -58,7 +58,15 @@ def config_changes(old, new):
     return changes
 
 
+def supersede_deployed(app):
+    db.session.execute(db.update(Release).where(Release.app_uuid == app.uuid, Release.state == "deployed")
+                       .values(state="superseded"))
+
+
 def create(app, user, config, build, summary):
+    """Release N+1. Without a build there is nothing to run, so it is in force at once."""
+    if build is None:
+        supersede_deployed(app)
     release = Release(app=app, owner=user, version=_next_version(app), config=config, build=build,
                       summary=summary, state="pending" if build is not None else "deployed")
     db.session.add(release)
@@ -83,11 +91,12 @@ def new_config(app, user, changes):
     return create(app, user, config, current.build, f"{user.username} {', '.join(words)}"), config
 
 
-def _default_structure(app, build):
-    """Process types of a new build: web (or cmd, with no Procfile) starts at 1, the others at 0."""
-    types = list(build.procfile) or ["cmd"]
-    structure = {t: app.structure.get(t, 0) for t in types}
-    if not any(app.structure.get(t) for t in types):
+def structure_for(current, procfile):
+    """The scale to run a build at: its process types keep their current counts; when none of them runs
+    yet, web (or cmd, for an image without a Procfile) starts at 1 and the others at 0."""
+    types = list(procfile) or ["cmd"]
+    structure = {t: current.get(t, 0) for t in types}
+    if not any(current.get(t) for t in types):
         for routable in ("web", "cmd"):
             if routable in structure:
                 structure[routable] = 1
@@ -105,7 +114,6 @@ def new_build(app, user, image, procfile=None, sha="", dockerfile=""):
                        "PIER_DEPLOY_REJECT_IF_PROCFILE_MISSING.")
     build = Build(app=app, owner=user, image=image, sha=sha, procfile=procfile, dockerfile=dockerfile)
     db.session.add(build)
-    app.structure = _default_structure(app, build)
     label = sha[:7] if sha else image
     release = create(app, user, current.config, build, f"{user.username} deployed {label}")
     return build, release

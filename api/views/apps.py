@@ -1,12 +1,12 @@
 """Apps: list, create, info, transfer, destroy; logs, run and scale."""
-from flask import Response, current_app, g, jsonify, request
+from flask import g, jsonify
 from marshmallow import Schema, fields, validate
 
 from api.auth import app_for_request, user_by_name
 from api.errors import BadRequest, Conflict, Forbidden, ValidationError
 from api.extensions import db
 from api.http import created, json_body, load, no_content, paginate
-from api.models import App, AppEvent, Collaborator, User
+from api.models import App, Collaborator, User
 from api.schemas.resources import dump_app, dump_app_row
 from api.services import apps as app_service
 from api.services import operations, releases
@@ -67,23 +67,6 @@ def destroy_app(app_id):
     operation = operations.add(app, g.user, "destroy")
     db.session.commit()
     return operations.start(operation, lambda op: no_content())
-
-
-@v2.route("/apps/<app_id>/logs", methods=["GET"])
-def app_logs(app_id):
-    app = app_for_request(app_id)
-    try:
-        lines = int(request.args.get("log_lines", current_app.config["PIER"].log_lines))
-    except ValueError:
-        raise ValidationError({"log_lines": ["A valid integer is required."]}) from None
-    if lines < 1:
-        raise ValidationError({"log_lines": ["Ensure this value is greater than or equal to 1."]})
-    rows = db.session.execute(db.select(AppEvent).where(AppEvent.app_uuid == app.uuid)
-                              .order_by(AppEvent.id.desc()).limit(min(lines, 10000))).scalars().all()
-    if not rows:
-        return "", 204
-    text = "".join(f"{r.created.isoformat()} pier[controller]: {r.message}\n" for r in reversed(rows))
-    return Response(text, mimetype="text/plain")
 
 
 @v2.route("/apps/<app_id>/run", methods=["POST"])

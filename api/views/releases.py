@@ -1,5 +1,5 @@
 from flask import g, jsonify
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from api.auth import app_for_request
 from api.errors import not_found
@@ -11,8 +11,11 @@ from api.services import operations, releases
 from api.views import v2
 
 
+MAX_VERSION = 2 ** 31 - 1  # the versions column is a PostgreSQL integer
+
+
 class RollbackSchema(Schema):
-    version = fields.Integer(strict=True)
+    version = fields.Integer(strict=True, validate=validate.Range(min=-MAX_VERSION, max=MAX_VERSION))
 
 
 @v2.route("/apps/<app_id>/releases", methods=["GET"])
@@ -24,7 +27,8 @@ def list_releases(app_id):
 
 @v2.route("/apps/<app_id>/releases/v<int:version>", methods=["GET"])
 def release_info(app_id, version):
-    release = releases.by_version(app_for_request(app_id), version)
+    app = app_for_request(app_id)
+    release = releases.by_version(app, version) if version <= MAX_VERSION else None
     if release is None:
         raise not_found("Release")
     return jsonify(dump_release(release))

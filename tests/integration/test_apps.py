@@ -104,6 +104,15 @@ def test_list_is_paginated_with_limit_and_offset(alice):
     assert sorted(seen) == ["one", "three", "two"]
 
 
+@pytest.mark.parametrize("query", ["limit=x", "offset=-1", "offset=99999999999999999999"])
+def test_list_with_bad_or_huge_paging_answers_cleanly(alice, query):
+    alice.create_app("one")
+    response = alice.get(f"/v2/apps?{query}")
+    assert response.status_code in (200, 400)
+    if response.status_code == 200:
+        assert response.get_json()["results"] == []
+
+
 def test_list_needs_a_token(client):
     response = client.get("/v2/apps")
     assert response.status_code == 401

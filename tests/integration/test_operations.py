@@ -95,6 +95,10 @@ def test_run_needs_a_command(deployed):
     assert response.status_code == 400
     assert "command is a required field" in str(response.get_json())
     assert deployed.post("/v2/apps/hello/run", {"command": ""}).status_code == 400
+    assert recorder.calls("run") == []
+
+
+def test_run_command_with_a_nul_is_refused(deployed):
     assert deployed.post("/v2/apps/hello/run", {"command": "ls \u0000"}).status_code == 400
     assert recorder.calls("run") == []
 
@@ -118,7 +122,7 @@ def test_pods_are_listed_by_the_scheduler(deployed):
     one = deployed.get(f"/v2/apps/hello/pods/worker/{name}").get_json()
     assert one["count"] == 1 and one["results"][0]["name"] == name
     assert deployed.get("/v2/apps/hello/pods/worker/nothing").status_code == 404
-    assert deployed.get("/v2/apps/hello/pods/worker/no%00pe").status_code == 404
+    assert deployed.get("/v2/apps/hello/pods/worker/no%00pe").status_code == 400
 
 
 def test_pods_without_scheduler_are_unavailable(hello):

@@ -118,10 +118,15 @@ def test_release_info(hello):
     release = response.get_json()
     assert (release["version"], release["build"], release["summary"]) == (1, None, "alice created initial release")
     assert release["config"] == config_uuid(hello)
-    for version in ("9", "99999999999999999999"):
-        missing = hello.get(f"/v2/apps/hello/releases/v{version}")
-        assert missing.status_code == 404
-        assert missing.get_json() == "No Release matches the given query."
+    missing = hello.get("/v2/apps/hello/releases/v9")
+    assert missing.status_code == 404
+    assert missing.get_json() == "No Release matches the given query."
+
+
+def test_release_version_beyond_integer_range_is_not_found(hello):
+    response = hello.get("/v2/apps/hello/releases/v99999999999999999999")
+    assert response.status_code == 404
+    assert response.get_json() == "No Release matches the given query."
 
 
 def test_rollback_defaults_to_the_previous_release(hello):
@@ -152,6 +157,15 @@ def test_rollback_to_unusable_versions_is_refused(hello, version, message):
     response = hello.post("/v2/apps/hello/releases/rollback", {"version": version})
     assert response.status_code == 400
     assert response.get_json() == {"detail": message}
+    assert len(release_list(hello, "hello")) == 2
+
+
+@pytest.mark.parametrize("version", [9, 99999999999])
+def test_rollback_to_a_missing_version_is_refused(hello, version):
+    hello.post("/v2/apps/hello/config", {"values": {"FOO": "1"}})
+    response = hello.post("/v2/apps/hello/releases/rollback", {"version": version})
+    assert response.status_code == 400
+    assert set(response.get_json()) & {"detail", "version"}
     assert len(release_list(hello, "hello")) == 2
 
 
@@ -198,3 +212,38 @@ def test_failed_config_deploy_keeps_the_previous_config(hello):
     config = hello.get("/v2/apps/hello/config").get_json()
     assert "FOO" not in config["values"] and config["values"]["DEIS_RELEASE"] == "v2"
     assert hello.get("/v2/apps/hello/releases/v2").get_json()["state"] == "deployed"
+
+
+def test_only_the_newest_good_release_is_deployed(hello):
+    hello.post("/v2/apps/hello/config", {"values": {"FOO": "1"}})
+    states = [(r["version"], r["state"]) for r in release_list(hello, "hello")]
+    assert states == [(2, "deployed"), (1, "superseded")]
+
+
+@built
+def test_deploy_supersedes_older_releases(hello):
+    deploy_image(hello, "hello", image="example/web:v1")
+    deploy_image(hello, "hello", image="example/web:v2")
+    states = [(r["version"], r["state"]) for r in release_list(hello, "hello")]
+    assert states == [(3, "deployed"), (2, "superseded"), (1, "superseded")]
+
+
+@built
+def test_rollback_runs_the_process_types_of_the_old_build(hello):
+    deploy_image(hello, "hello", image="example/web:v1", procfile={"web": "bin/web", "worker": "bin/worker"})
+    deploy_image(hello, "hello", image="example/web:v2")
+    assert hello.get("/v2/apps/hello").get_json()["structure"] == {"cmd": 1}
+    assert hello.post("/v2/apps/hello/releases/rollback", {"version": 2}).status_code == 201
+    structure = hello.get("/v2/apps/hello").get_json()["structure"]
+    assert set(structure) == {"web", "worker"} and structure["web"] >= 1
+    assert recorder.calls("deploy")[-1].args["structure"] == structure
+
+
+def test_build_without_procfile_is_refused_when_configured(app, hello, worker):
+    with recorder.installed(app, reject_if_procfile_missing=True):
+        deploy_image(hello, "hello", procfile={"web": "bin/web"})
+        response = hello.post("/v2/apps/hello/builds", {"image": "example/web:v2"})
+        assert response.status_code == 409
+        assert "Procfile" in response.get_json()["detail"]
+        assert len(release_list(hello, "hello")) == 2
+        assert len(recorder.calls("deploy")) == 1

@@ -8,6 +8,7 @@ from api.extensions import db
 from api.models import App, Operation, Release
 from api.services import events
 from api.services.operations import publish_finished
+from api.services.releases import structure_for, supersede_deployed
 from workers.runners.specs import release_spec
 from workers.scheduler import SchedulerError, get_scheduler
 
@@ -61,10 +62,10 @@ def _after_failure(operation):
 def deploy(operation, settings):
     release = _release(operation)
     app = release.app
-    scheduler = get_scheduler(settings)
-    scheduler.deploy(release_spec(app, release), dict(app.structure))
-    db.session.execute(db.update(Release).where(Release.app_uuid == app.uuid, Release.state == "deployed")
-                       .values(state="superseded"))
+    structure = structure_for(app.structure, release.build.procfile)
+    get_scheduler(settings).deploy(release_spec(app, release), structure)
+    supersede_deployed(app)
+    app.structure = structure
     release.state = "deployed"
     events.record(app, f"release v{release.version} deployed")
     return {"version": release.version}
