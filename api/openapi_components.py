@@ -46,6 +46,7 @@ def paginated(item):
                 "results": array(item)}, required=True)
 
 
+INT32_MAX = 2 ** 31 - 1  # PostgreSQL integer columns: versions, offsets
 WHEN = string(format="date-time", description="UTC, formatted as %Y-%m-%dT%H:%M:%SZ")
 UUID = string(format="uuid")
 OWNER = nullable(string(description="username; null once the author's account is cancelled"))
@@ -130,7 +131,8 @@ BODIES = {
                     required=["image"], closed=True),
     "ConfigChanges": obj({name: nullable(schema) for name, schema in CONFIG_MAP.items()}, closed=True),
     "NewDomain": obj({"domain": string(minLength=1, maxLength=253)}, required=True, closed=True),
-    "Rollback": obj({"version": integer(description="default: the current version - 1")}, closed=True),
+    "Rollback": obj({"version": integer(minimum=-INT32_MAX, maximum=INT32_MAX,
+                                        description="default: the current version - 1")}, closed=True),
     "SettingsChanges": obj({"maintenance": nullable(boolean()), "routable": nullable(boolean()),
                             "autoscale": nullable(map_of(nullable(AUTOSCALE_RULE))),
                             "label": nullable(map_of(nullable(string())))}, closed=True),
@@ -180,10 +182,13 @@ def path_parameter(key, name):
 
 
 QUERY_PARAMETERS = {
-    "limit": {"name": "limit", "in": "query", "schema": integer(minimum=0), "description": "page size (100)"},
-    "offset": {"name": "offset", "in": "query", "schema": integer(minimum=0)},
-    "log_lines": {"name": "log_lines", "in": "query", "schema": integer(minimum=1),
+    "limit": {"name": "limit", "in": "query", "schema": integer(minimum=0, maximum=INT32_MAX),
+              "description": "page size: 100 by default, 1000 at most"},
+    "offset": {"name": "offset", "in": "query", "schema": integer(minimum=0, maximum=INT32_MAX)},
+    "log_lines": {"name": "log_lines", "in": "query", "schema": integer(minimum=1, maximum=10000),
                   "description": "how many recent lines (PIER_LOG_LINES, 100 by default)"},
+    "follow": {"name": "follow", "in": "query", "schema": boolean(),
+               "description": "true: after the history, stream new lines until the client disconnects"},
     "prefer": {"name": "Prefer", "in": "header", "schema": string(enum=["respond-async"]),
                "description": "answer 202 with the operation at once instead of waiting for the job"},
 }

@@ -111,7 +111,7 @@ def _app_routes(app):
         (app, "delete", remove("Destroy an app (not collaborators)", "apps", "400 409 " + APP, job=True)),
         (app + "/logs", "get", op("Recent log lines", "apps", {**text("200", "log lines, oldest first"),
                                                                  **empty("204", "no log lines yet")},
-                                  "400 " + APP, query=["log_lines"])),
+                                  "400 " + APP, query=["log_lines", "follow"])),
         (app + "/run", "post", op("Run a one-off command in a container of the current release", "apps",
                                   json("200", "the command's result",
                                        obj({"exit_code": integer(), "output": string()}, required=True)),
@@ -283,6 +283,11 @@ def _build():
         item[method] = {"operationId": operation_id(method, path), **operation}
     for path, item in paths.items():
         parameters = path_parameters(path)
+        for operation in item.values():
+            query = [p for p in operation.get("parameters", []) if p["in"] == "query"]
+            if path.startswith("/v2/") and (parameters or query):
+                # a NUL (%00) anywhere in the URL is refused before any lookup
+                operation["responses"].setdefault("400", ref(ERROR_RESPONSES["400"][0], "responses"))
         if parameters:
             item["parameters"] = parameters
     return {

@@ -4,15 +4,19 @@ from celery import Celery, Task
 VISIBILITY_MARGIN = 3600
 
 
+class FlaskTask(Task):
+    """Runs inside the app context of the Flask app that this task's Celery app is bound to."""
+
+    def __call__(self, *args, **kwargs):
+        with self.app.flask_app.app_context():
+            return self.run(*args, **kwargs)
+
+
 def make_celery(flask_app):
     settings = flask_app.config["PIER"]
 
-    class FlaskTask(Task):
-        def __call__(self, *args, **kwargs):
-            with flask_app.app_context():
-                return self.run(*args, **kwargs)
-
     celery = Celery(flask_app.name, task_cls=FlaskTask)
+    celery.flask_app = flask_app
     celery.conf.update(
         broker_url=settings.redis_url,
         task_ignore_result=True,
@@ -28,6 +32,5 @@ def make_celery(flask_app):
         worker_hijack_root_logger=False,
         include=["workers.tasks.operations"],
     )
-    celery.set_default()
     flask_app.extensions["celery"] = celery
     return celery
