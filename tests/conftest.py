@@ -12,7 +12,7 @@ from tests.factories import Caller
 TEST_REDIS_URL = os.environ.get("PIER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
-def test_settings(**overrides):
+def settings_for_tests(**overrides):
     values = dict(
         secret_key="test-secret-key-" + "x" * 32,
         builder_key="test-builder-key-" + "y" * 32,
@@ -35,7 +35,7 @@ def _reset_schema(url):
 
 @pytest.fixture(scope="session")
 def app():
-    settings = test_settings()
+    settings = settings_for_tests()
     _reset_schema(settings.database_url)
     flask_app = create_app(settings)
     with flask_app.app_context():

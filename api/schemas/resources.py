@@ -16,11 +16,6 @@ def dump_app(app):
             "created": when(app.created), "updated": when(app.updated)}
 
 
-def dump_app_row(row):
-    return {"uuid": str(row.uuid), "id": row.id, "owner": row.owner, "structure": row.structure,
-            "created": when(row.created), "updated": when(row.updated)}
-
-
 def dump_config(config, release=None):
     values = dict(config.values)
     values["DEIS_APP"] = config.app.id

@@ -5,7 +5,7 @@ from sqlalchemy import text
 from api import create_app
 from api.extensions import db
 from api.models import User
-from tests.conftest import test_settings as settings_with
+from tests.conftest import settings_for_tests as settings_with
 from tests.factories import PASSWORD, Caller
 
 USER_FIELDS = {"id", "username", "email", "first_name", "last_name", "is_superuser", "is_staff", "is_active",

@@ -1,7 +1,7 @@
 """The builder's hook endpoints, authenticated by the shared builder key."""
 import pytest
 
-from tests.conftest import test_settings as settings_with
+from tests.conftest import settings_for_tests as settings_with
 from tests.factories import Caller
 from tests.integration.test_keys import openssh_fingerprint, ssh_key
 

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 
 from api import MIGRATIONS, create_app
 from api.extensions import db
-from tests.conftest import test_settings
+from tests.conftest import settings_for_tests
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def test_there_is_one_head():
 
 
 def test_upgrade_from_empty_matches_the_models_and_downgrades(empty_database):
-    flask_app = create_app(test_settings(database_url=empty_database))
+    flask_app = create_app(settings_for_tests(database_url=empty_database))
     with flask_app.app_context():
         upgrade()
         with db.engine.connect() as conn:

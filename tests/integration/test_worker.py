@@ -7,7 +7,7 @@ from celery import shared_task
 from flask import current_app
 
 from api import create_app
-from tests.conftest import TEST_REDIS_URL, test_settings
+from tests.conftest import TEST_REDIS_URL, settings_for_tests
 
 
 @shared_task(name="tests.which_app")
@@ -16,7 +16,7 @@ def which_app(key):
 
 
 def test_jobs_run_in_the_workers_own_app_after_another_app_is_created(app, worker):
-    create_app(test_settings(domain="other.example"))
+    create_app(settings_for_tests(domain="other.example"))
     key = f"pier-test-{uuid.uuid4().hex}"
     worker.send_task("tests.which_app", args=[key])
     client = redis.Redis.from_url(TEST_REDIS_URL)
