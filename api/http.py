@@ -102,12 +102,13 @@ def paginate(select, serialize):
                     "results": [serialize(item) for item in items]})
 
 
-def paginate_json(select, count_select):
-    """The same envelope for a select of one JSON text column built by PostgreSQL (`json_build_object`):
-    hot lists skip Python objects. `count_select` counts the same rows without building their JSON."""
+def paginate_json(page_select, count_select):
+    """The same envelope for rows of one JSON text column built by PostgreSQL (`json_build_object`): hot
+    lists skip Python objects. `page_select(limit, offset)` returns the page's select; `count_select` counts
+    all rows without building their JSON."""
     limit, offset = _page_window()
     count = db.session.execute(count_select).scalar()
-    rows = db.session.execute(select.limit(limit).offset(offset)).scalars().all()
+    rows = db.session.execute(page_select(limit, offset)).scalars().all()
     following, previous = _page_links(count, limit, offset)
     envelope = json.dumps({"count": count, "next": following, "previous": previous})
     body = envelope[:-1] + ', "results": [' + ",".join(rows) + "]}"
