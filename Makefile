@@ -13,7 +13,7 @@ test: setup
 	$(WITH_ENV) pytest $(PYTEST_ARGS)
 
 setup: packages venv
-	scripts/platform.sh secrets services database
+	scripts/platform.sh secrets services database images
 	$(MAKE) migrate
 
 packages:

@@ -39,6 +39,9 @@ class Settings:
     log_lines: int = 100
     reject_if_procfile_missing: bool = False
     job_time_limit: int = 1800
+    deploy_timeout: float = 120.0
+    drain_seconds: float = 2.0
+    stop_grace_seconds: int = 10
 
     # (environment variable, field, parser); documented in the README's settings table.
     ENVIRONMENT = (
@@ -55,6 +58,9 @@ class Settings:
         ("PIER_LOG_LINES", "log_lines", int),
         ("PIER_DEPLOY_REJECT_IF_PROCFILE_MISSING", "reject_if_procfile_missing", _bool),
         ("PIER_JOB_TIME_LIMIT", "job_time_limit", int),
+        ("PIER_DEPLOY_TIMEOUT", "deploy_timeout", float),
+        ("PIER_DRAIN_SECONDS", "drain_seconds", float),
+        ("PIER_STOP_GRACE_SECONDS", "stop_grace_seconds", int),
     )
 
     @classmethod
@@ -83,8 +89,11 @@ class Settings:
                     "`make run` generates one into var/pier.env")
         if self.registration_mode not in REGISTRATION_MODES:
             raise SettingsError(f"PIER_REGISTRATION_MODE must be one of {', '.join(REGISTRATION_MODES)}")
-        if not (math.isfinite(self.sync_timeout) and self.sync_timeout > 0):
-            raise SettingsError("PIER_SYNC_TIMEOUT must be a positive number of seconds")
+        for variable, name in (("PIER_SYNC_TIMEOUT", "sync_timeout"), ("PIER_DEPLOY_TIMEOUT", "deploy_timeout")):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) > 0):
+                raise SettingsError(f"{variable} must be a positive number of seconds")
+        if not (math.isfinite(self.drain_seconds) and self.drain_seconds >= 0) or self.stop_grace_seconds < 0:
+            raise SettingsError("PIER_DRAIN_SECONDS and PIER_STOP_GRACE_SECONDS cannot be negative")
         for variable, name in (("PIER_LOG_LINES", "log_lines"), ("PIER_MAX_BODY_BYTES", "max_body_bytes"),
                                ("PIER_JOB_TIME_LIMIT", "job_time_limit")):
             if getattr(self, name) < 1:

@@ -4,6 +4,7 @@
 #   scripts/platform.sh secrets    writes var/pier.env once (secret key, builder key, DB password)
 #   scripts/platform.sh services   starts PostgreSQL, Redis, the Docker engine and the registry
 #   scripts/platform.sh database   creates the role and databases named in var/pier.env
+#   scripts/platform.sh images     builds Pier's base image locally when it is missing
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -82,6 +83,14 @@ http:
 YML
   nohup docker-registry serve "$var/registry/config.yml" >"$var/log/registry.log" 2>&1 &
   wait_for "The registry" 15 curl -fsS -o /dev/null http://127.0.0.1:5000/v2/
+}
+
+images() {
+  # Pier's base image: Debian bookworm with Python 3, made locally (no image is pulled from a hub).
+  docker image inspect pier/base:bookworm >/dev/null 2>&1 && return 0
+  echo "building pier/base:bookworm with mmdebstrap (about a minute, once)"
+  mmdebstrap --quiet --variant=minbase --include=ca-certificates,python3 bookworm - http://deb.debian.org/debian |
+    docker import --change 'CMD ["/bin/bash"]' - pier/base:bookworm >/dev/null
 }
 
 services() {

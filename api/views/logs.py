@@ -8,13 +8,26 @@ from api.errors import ValidationError
 from api.extensions import db
 from api.models import AppEvent
 from api.views import v2
+from workers.scheduler import SchedulerError, SchedulerUnavailable, get_scheduler
 
 MAX_LINES = 10000
+STAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
 FOLLOW_POLL_SECONDS = 0.5
 
 
 def _line(event):
-    return f"{event.created.isoformat()} pier[controller]: {event.message}\n"
+    return f"{event.created.strftime(STAMP)} pier[controller]: {event.message}\n"
+
+
+def _container_lines(app, lines):
+    """The containers' last lines as (timestamp, text); none when no scheduler is configured."""
+    try:
+        entries = get_scheduler(current_app.config["PIER"]).logs(app.id, lines)
+    except SchedulerUnavailable:
+        return []
+    except SchedulerError as exc:
+        return [(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), f"pier[scheduler]: {exc}\n")]
+    return [(stamp, f"{stamp} {app.id}[{name}]: {text}\n") for stamp, name, text in entries]
 
 
 def _lines_wanted():
@@ -50,6 +63,7 @@ def app_logs(app_id):
     history = list(reversed(rows))
     if follow:
         return Response(stream_with_context(_follow(app.uuid, history)), mimetype="text/plain")
-    if not history:
+    merged = sorted([(e.created.strftime(STAMP), _line(e)) for e in history] + _container_lines(app, lines))
+    if not merged:
         return "", 204
-    return Response("".join(_line(e) for e in history), mimetype="text/plain")
+    return Response("".join(text for _, text in merged[-lines:]), mimetype="text/plain")

@@ -9,6 +9,7 @@ from api.models import App, Operation, Release
 from api.services import events
 from api.services.operations import publish_finished
 from api.services.releases import structure_for, supersede_deployed
+from workers.endpoints import Endpoints
 from workers.runners.specs import release_spec
 from workers.scheduler import SchedulerError, get_scheduler
 
@@ -103,6 +104,7 @@ def destroy(operation, settings):
                                       Release.state.in_(("deployed", "superseded"))).limit(1)).first()
     if ever_ran:
         get_scheduler(settings).destroy(str(operation.app_uuid))
+        Endpoints(settings.redis_url).clear(operation.app_id)
     if app is not None:
         db.session.delete(app)
     return {}

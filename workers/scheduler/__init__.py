@@ -1,7 +1,8 @@
 from workers.scheduler.base import Scheduler, SchedulerError, SchedulerUnavailable
+from workers.scheduler.docker import DockerScheduler
 
-# name -> class; the Docker engine backend and the Kubernetes backend register here.
-SCHEDULERS = {}
+# name -> class; the Kubernetes backend registers here too when it lands.
+SCHEDULERS = {"docker": DockerScheduler}
 
 
 def get_scheduler(settings):

@@ -1,0 +1,54 @@
+"""Pier end to end on the Docker scheduler: API, real worker, real containers."""
+import pytest
+
+from tests.support.docker_apps import build_images, get, remove_app_containers
+from tests.support.recording_scheduler import settings_changed
+from workers.endpoints import Endpoints
+
+
+@pytest.fixture
+def docker_platform(app, worker):
+    client = build_images()
+    with settings_changed(app, scheduler="docker", deploy_timeout=30.0, drain_seconds=0.0, stop_grace_seconds=2):
+        yield client
+
+
+def served(app, app_id):
+    [endpoint] = Endpoints(app.config["PIER"].redis_url).read(app_id)["cmd"]
+    return get(endpoint)
+
+
+def test_push_an_image_configure_run_and_destroy(app, alice, docker_platform):
+    created = alice.create_app("dockhello")
+    try:
+        assert alice.post("/v2/apps/dockhello/builds", {"image": "pier-test/web:one"}).status_code == 201
+        assert served(app, "dockhello") == "one"
+        response = alice.post("/v2/apps/dockhello/config", {"values": {"MESSAGE": "configured"}})
+        assert response.status_code == 201
+        assert served(app, "dockhello") == "configured"
+        pods = alice.get("/v2/apps/dockhello/pods").get_json()
+        assert pods["count"] == 1 and pods["results"][0]["release"] == "v3"
+        run = alice.post("/v2/apps/dockhello/run", {"command": "echo $MESSAGE $DEIS_RELEASE"}).get_json()
+        assert run == {"exit_code": 0, "output": "configured v3\n"}
+        logs = alice.get("/v2/apps/dockhello/logs").get_data(as_text=True)
+        assert "listening on 8080" in logs and "release v3 deployed" in logs
+        assert alice.delete("/v2/apps/dockhello").status_code == 204
+        assert docker_platform.containers.list(all=True, filters={"label": "io.pier.app=dockhello"}) == []
+    finally:
+        remove_app_containers(docker_platform, created["uuid"])
+
+
+def test_a_broken_image_fails_its_release_and_the_old_one_keeps_serving(app, alice, docker_platform):
+    created = alice.create_app("dockbroken")
+    try:
+        alice.post("/v2/apps/dockbroken/builds", {"image": "pier-test/web:one"})
+        response = alice.post("/v2/apps/dockbroken/builds", {"image": "pier-test/broken:1"})
+        assert response.status_code == 400
+        assert "boom: the app cannot start" in response.get_json()["detail"]
+        latest = alice.get("/v2/apps/dockbroken/releases").get_json()["results"][0]
+        assert latest["failed"] is True and latest["state"] == "failed"
+        assert served(app, "dockbroken") == "one"
+        missing = alice.post("/v2/apps/dockbroken/builds", {"image": "pier-test/nothing:here"})
+        assert missing.status_code == 400 and "not found" in missing.get_json()["detail"]
+    finally:
+        remove_app_containers(docker_platform, created["uuid"])

@@ -1,0 +1,135 @@
+"""The Docker scheduler against the real Docker engine, with images built locally from pier/base."""
+import uuid
+
+import pytest
+
+from tests.conftest import settings_for_tests
+from tests.support.docker_apps import build_images, get, remove_app_containers
+from workers.endpoints import Endpoints
+from workers.scheduler import SchedulerError
+from workers.scheduler.docker import DockerScheduler
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    return build_images()
+
+
+@pytest.fixture
+def scheduler(docker_client):
+    settings = settings_for_tests(scheduler="docker", deploy_timeout=20.0, drain_seconds=0.0,
+                                  stop_grace_seconds=2)
+    return DockerScheduler(settings, client=docker_client)
+
+
+@pytest.fixture
+def spec(docker_client):
+    app_id = f"dk-{uuid.uuid4().hex[:8]}"
+    app_uuid = str(uuid.uuid4())
+
+    def make(version=1, image="pier-test/web:one", **changes):
+        value = {"app": app_id, "app_uuid": app_uuid, "version": version, "image": image, "procfile": {},
+                 "dockerfile": True, "env": {"DEIS_APP": app_id, "DEIS_RELEASE": f"v{version}"},
+                 "memory": {}, "cpu": {}, "tags": {}, "registry": {}, "healthcheck": {}}
+        value.update(changes)
+        return value
+
+    yield make
+    remove_app_containers(docker_client, app_uuid)
+
+
+def web_endpoints(scheduler, spec):
+    return Endpoints(scheduler.settings.redis_url).read(spec["app"]).get("cmd", [])
+
+
+def test_deploy_serves_the_release_and_publishes_its_endpoints(scheduler, spec):
+    first = spec()
+    scheduler.deploy(first, {"cmd": 1})
+    [pod] = scheduler.pods(first["app"])
+    assert pod["state"] == "up" and pod["release"] == "v1" and pod["type"] == "cmd"
+    [endpoint] = web_endpoints(scheduler, first)
+    assert endpoint.endswith(":8080")
+    assert get(endpoint) == "one"
+
+
+def test_a_new_release_replaces_the_old_one(scheduler, spec):
+    scheduler.deploy(spec(), {"cmd": 1})
+    second = spec(version=2, image="pier-test/web:two", env={"MESSAGE": "hello v2"})
+    scheduler.deploy(second, {"cmd": 1})
+    pods = scheduler.pods(second["app"])
+    assert [p["release"] for p in pods] == ["v2"]
+    [endpoint] = web_endpoints(scheduler, second)
+    assert get(endpoint) == "hello v2"
+
+
+def test_a_failing_release_leaves_the_old_one_serving(scheduler, spec):
+    scheduler.deploy(spec(), {"cmd": 1})
+    [before] = web_endpoints(scheduler, spec())
+    with pytest.raises(SchedulerError) as failure:
+        scheduler.deploy(spec(version=2, image="pier-test/broken:1"), {"cmd": 1})
+    assert "boom: the app cannot start" in str(failure.value)
+    assert [p["release"] for p in scheduler.pods(spec()["app"])] == ["v1"]
+    assert web_endpoints(scheduler, spec()) == [before]
+    assert get(before) == "one"
+
+
+def test_a_release_that_never_gets_ready_fails_on_time(scheduler, spec):
+    scheduler.settings = settings_for_tests(deploy_timeout=2.0, drain_seconds=0.0)
+    probe = {"cmd": {"readinessProbe": {"httpGet": {"path": "/missing", "port": 8080}}}}
+    with pytest.raises(SchedulerError, match="was not ready within 2s"):
+        scheduler.deploy(spec(healthcheck=probe), {"cmd": 1})
+    assert scheduler.pods(spec()["app"]) == []
+
+
+def test_scale_up_down_and_to_zero(scheduler, spec):
+    first = spec()
+    scheduler.scale(first, {"cmd": 3})
+    assert len(scheduler.pods(first["app"])) == 3
+    assert len(web_endpoints(scheduler, first)) == 3
+    scheduler.scale(first, {"cmd": 1})
+    assert [p["name"] for p in scheduler.pods(first["app"])] == [f"{first['app']}-v1-cmd-0"]
+    scheduler.scale(first, {"cmd": 0})
+    assert scheduler.pods(first["app"]) == []
+    assert web_endpoints(scheduler, first) == []
+
+
+def test_limits_are_applied_to_the_containers(scheduler, spec, docker_client):
+    limited = spec(memory={"cmd": "64M"}, cpu={"cmd": "250m"})
+    scheduler.deploy(limited, {"cmd": 1})
+    [pod] = scheduler.pods(limited["app"])
+    host = docker_client.containers.get(pod["name"]).attrs["HostConfig"]
+    assert host["Memory"] == 64 * 1024 * 1024
+    assert host["NanoCpus"] == 250_000_000
+
+
+def test_environment_reaches_the_container(scheduler, spec):
+    scheduler.deploy(spec(env={"DEIS_APP": "x", "GREETING": "héllo wörld", "PORT": "9090"}), {"cmd": 1})
+    [endpoint] = web_endpoints(scheduler, spec())
+    assert endpoint.endswith(":9090")
+    assert '"GREETING": "h\\u00e9llo w\\u00f6rld"' in get(endpoint, "/env")
+
+
+def test_unmatched_tags_are_refused(scheduler, spec):
+    with pytest.raises(SchedulerError, match="No nodes matched the provided labels"):
+        scheduler.deploy(spec(tags={"region": "mars"}), {"cmd": 1})
+
+
+def test_run_returns_output_and_exit_code(scheduler, spec):
+    assert scheduler.run(spec(), "echo 'héllo \"quoted\"'; exit 3") == (3, 'héllo "quoted"\n')
+    code, output = scheduler.run(spec(), "no-such-command --flag")
+    assert code == 127 and "not found" in output
+
+
+def test_restart_logs_and_destroy(scheduler, spec, docker_client):
+    first = spec()
+    scheduler.deploy(first, {"cmd": 2})
+    name = f"{first['app']}-v1-cmd-0"
+    started = docker_client.containers.get(name).attrs["State"]["StartedAt"]
+    [restarted] = scheduler.restart(first["app"], name=name)
+    assert restarted["name"] == name and restarted["state"] == "up"
+    assert docker_client.containers.get(name).attrs["State"]["StartedAt"] != started
+    lines = scheduler.logs(first["app"], 10)
+    assert any("listening on 8080" in text for _, _, text in lines)
+    assert {container for _, container, _ in lines} == {name, f"{first['app']}-v1-cmd-1"}
+    scheduler.destroy(first["app_uuid"])
+    assert scheduler.pods(first["app"]) == []

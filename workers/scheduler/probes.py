@@ -1,0 +1,50 @@
+"""Readiness checks run by the worker against a container: httpGet, tcpSocket and exec probes (API.md 2.4)."""
+import http.client
+import socket
+
+from docker.errors import APIError
+
+CONNECT_TIMEOUT = 1.0
+
+
+def tcp_open(ip, port, timeout=CONNECT_TIMEOUT):
+    try:
+        with socket.create_connection((ip, int(port)), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def http_ok(ip, port, probe):
+    timeout = probe.get("timeoutSeconds", 1)
+    connection_class = http.client.HTTPSConnection if probe.get("scheme") == "HTTPS" else http.client.HTTPConnection
+    connection = connection_class(ip, int(probe.get("port", port)), timeout=timeout)
+    headers = {h["name"]: h["value"] for h in probe.get("httpHeaders", [])}
+    if probe.get("host"):
+        headers["Host"] = probe["host"]
+    try:
+        connection.request("GET", probe.get("path", "/"), headers=headers)
+        return 200 <= connection.getresponse().status < 400
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+
+
+def exec_ok(container, command):
+    try:
+        return container.exec_run(command).exit_code == 0
+    except APIError:
+        return False
+
+
+def ready(container, ip, port, probe, routable):
+    """Whether a running container is ready. Without a readiness probe a routable (web/cmd) container is
+    ready when its port accepts connections, and any other one as soon as it runs."""
+    if probe is None:
+        return tcp_open(ip, port) if routable else True
+    if "httpGet" in probe:
+        return http_ok(ip, port, dict(probe["httpGet"], timeoutSeconds=probe.get("timeoutSeconds", 1)))
+    if "tcpSocket" in probe:
+        return tcp_open(ip, probe["tcpSocket"].get("port", port))
+    return exec_ok(container, probe["exec"]["command"])
