@@ -2,6 +2,7 @@
 from celery import Celery, Task
 
 VISIBILITY_MARGIN = 3600
+RECONCILE_SECONDS = 30.0
 
 
 class FlaskTask(Task):
@@ -30,7 +31,9 @@ def make_celery(flask_app):
         broker_transport_options={"visibility_timeout": settings.job_time_limit + VISIBILITY_MARGIN},
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
-        include=["workers.tasks.operations"],
+        include=["workers.tasks.operations", "workers.tasks.reconcile"],
+        beat_schedule={"reconcile": {"task": "reconcile.apps", "schedule": RECONCILE_SECONDS,
+                                     "options": {"expires": RECONCILE_SECONDS}}},
     )
     flask_app.extensions["celery"] = celery
     return celery

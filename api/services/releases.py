@@ -9,6 +9,7 @@ from api.models.release import CONFIG_FIELDS
 from api.schemas.config import check_merged
 from api.services import events, operations
 
+RELEASE_PHASE = "release"  # a Procfile type run once before a release goes live, never scaled
 LIMIT_FIELDS = {"memory": "limits", "cpu": "limits", "tags": "tags", "registry": "registry info",
                 "healthcheck": "healthchecks"}
 
@@ -94,7 +95,7 @@ def new_config(app, user, changes):
 def structure_for(current, procfile):
     """The scale to run a build at: its process types keep their current counts; when none of them runs
     yet, web (or cmd, for an image without a Procfile) starts at 1 and the others at 0."""
-    types = list(procfile) or ["cmd"]
+    types = [t for t in procfile if t != RELEASE_PHASE] or ["cmd"]
     structure = {t: current.get(t, 0) for t in types}
     if not any(current.get(t) for t in types):
         for routable in ("web", "cmd"):

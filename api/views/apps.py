@@ -113,7 +113,7 @@ def scale(app_id):
     release = releases.latest_good(app)
     if release.build is None:
         raise BadRequest("No build associated with this release")
-    known = set(release.build.procfile) or {"cmd"}
+    known = set(release.build.procfile) - {releases.RELEASE_PHASE} or {"cmd"}
     unknown = sorted(set(wanted) - known)
     if unknown:
         raise BadRequest(f"Container type {', '.join(unknown)} does not exist in application; "

@@ -52,3 +52,37 @@ def test_a_broken_image_fails_its_release_and_the_old_one_keeps_serving(app, ali
         assert missing.status_code == 400 and "not found" in missing.get_json()["detail"]
     finally:
         remove_app_containers(docker_platform, created["uuid"])
+
+
+def test_reconcile_brings_back_a_container_removed_by_hand(app, alice, docker_platform):
+    from workers.runners.reconcile import reconcile_all
+    created = alice.create_app("dockdrift")
+    try:
+        alice.post("/v2/apps/dockdrift/builds", {"image": "pier-test/web:one"})
+        docker_platform.containers.get("dockdrift-v2-cmd-0").remove(force=True)
+        with app.app_context():
+            assert "dockdrift" in reconcile_all()
+            assert "dockdrift" not in reconcile_all()
+        assert docker_platform.containers.get("dockdrift-v2-cmd-0").status == "running"
+        assert served(app, "dockdrift") == "one"
+    finally:
+        remove_app_containers(docker_platform, created["uuid"])
+
+
+def test_the_release_phase_runs_before_the_release_goes_live(app, alice, docker_platform):
+    created = alice.create_app("dockphase")
+    try:
+        alice.post("/v2/apps/dockphase/builds", {"image": "pier-test/web:one"})
+        failing = {"web": "python3 /app/server.py", "release": "echo migrating; exit 4"}
+        response = alice.post("/v2/apps/dockphase/builds", {"image": "pier-test/web:two", "procfile": failing})
+        assert response.status_code == 400
+        assert "exit code 4" in response.get_json()["detail"] and "migrating" in response.get_json()["detail"]
+        assert served(app, "dockphase") == "one"
+        passing = {"web": "python3 /app/server.py", "release": "echo migrated"}
+        assert alice.post("/v2/apps/dockphase/builds", {"image": "pier-test/web:two",
+                                                        "procfile": passing}).status_code == 201
+        [endpoint] = Endpoints(app.config["PIER"].redis_url).read("dockphase")["web"]
+        assert get(endpoint) == "two"
+        assert alice.get("/v2/apps/dockphase").get_json()["structure"] == {"web": 1}
+    finally:
+        remove_app_containers(docker_platform, created["uuid"])

@@ -8,7 +8,7 @@ from api.extensions import db
 from api.models import App, Operation, Release
 from api.services import events
 from api.services.operations import publish_finished
-from api.services.releases import structure_for, supersede_deployed
+from api.services.releases import RELEASE_PHASE, structure_for, supersede_deployed
 from workers.endpoints import Endpoints
 from workers.runners.specs import release_spec
 from workers.scheduler import SchedulerError, get_scheduler
@@ -64,12 +64,25 @@ def deploy(operation, settings):
     release = _release(operation)
     app = release.app
     structure = structure_for(app.structure, release.build.procfile)
-    get_scheduler(settings).deploy(release_spec(app, release), structure)
+    scheduler, spec = get_scheduler(settings), release_spec(app, release)
+    run_release_phase(scheduler, spec)
+    scheduler.deploy(spec, structure)
     supersede_deployed(app)
     app.structure = structure
     release.state = "deployed"
     events.record(app, f"release v{release.version} deployed")
     return {"version": release.version}
+
+
+def run_release_phase(scheduler, spec):
+    """The Procfile's `release:` command runs once, as a one-off, before the release goes live."""
+    command = spec["procfile"].get(RELEASE_PHASE)
+    if not command:
+        return
+    exit_code, output = scheduler.run(spec, command)
+    if exit_code != 0:
+        tail = "\n".join(output.rstrip().splitlines()[-20:])
+        raise SchedulerError(f"The release phase ({command}) failed with exit code {exit_code}:\n{tail}")
 
 
 def scale(operation, settings):
