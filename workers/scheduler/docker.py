@@ -1,6 +1,7 @@
 """The Docker scheduler: one container per process instance on the local Docker engine (single host)."""
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
@@ -13,6 +14,7 @@ from workers.scheduler.probes import ready
 
 log = logging.getLogger("pier.scheduler.docker")
 LOG_TAIL_ON_FAILURE = 20
+START_CONCURRENCY = 8  # containers created at once: the engine overlaps their set-up
 
 
 def _label(name):
@@ -98,8 +100,12 @@ class DockerScheduler(Scheduler):
         wanted = [(t, i) for t, count in sorted(structure.items()) for i in range(count)]
         started = []
         try:
-            for process_type, index in wanted:
-                started.append(self._start(spec, process_type, index, port))
+            with ThreadPoolExecutor(max_workers=START_CONCURRENCY) as pool:
+                futures = [pool.submit(self._start, spec, t, i, port) for t, i in wanted]
+                started = [f.result() for f in futures if f.exception() is None]
+                for future in futures:
+                    if future.exception() is not None:
+                        raise future.exception()
             self._wait_ready(spec, started, port)
         except Exception:
             self._remove(started)
