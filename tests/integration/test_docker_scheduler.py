@@ -1,4 +1,5 @@
 """The Docker scheduler against the real Docker engine, with images built locally from pier/base."""
+import time
 import uuid
 
 import pytest
@@ -133,3 +134,22 @@ def test_restart_logs_and_destroy(scheduler, spec, docker_client):
     assert {container for _, container, _ in lines} == {name, f"{first['app']}-v1-cmd-1"}
     scheduler.destroy(first["app_uuid"])
     assert scheduler.pods(first["app"]) == []
+
+
+def test_a_crashing_container_is_restarted_and_shown_as_crashed(scheduler, spec, docker_client):
+    crashing = spec(procfile={"web": "python3 /app/server.py & sleep 1; exit 1"})
+    scheduler.deploy(crashing, {"web": 1})
+    seen = set()
+    for _ in range(100):  # the platform promises `ps` shows a crash within 10 s
+        seen.add(scheduler.pods(crashing["app"])[0]["state"])
+        if "crashed" in seen:
+            break
+        time.sleep(0.1)
+    assert "crashed" in seen
+    container = docker_client.containers.get(f"{crashing['app']}-v1-web-0")
+    for _ in range(100):
+        container.reload()
+        if container.attrs["RestartCount"] >= 2:
+            break
+        time.sleep(0.1)
+    assert container.attrs["RestartCount"] >= 2, "Docker did not keep restarting the crashed container"
