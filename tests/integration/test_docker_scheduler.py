@@ -1,8 +1,10 @@
 """The Docker scheduler against the real Docker engine, with images built locally from pier/base."""
+import threading
 import time
 import uuid
 
 import pytest
+import redis
 
 from tests.conftest import settings_for_tests
 from tests.support.docker_apps import build_images, get, remove_app_containers
@@ -153,3 +155,38 @@ def test_a_crashing_container_is_restarted_and_shown_as_crashed(scheduler, spec,
             break
         time.sleep(0.1)
     assert container.attrs["RestartCount"] >= 2, "Docker did not keep restarting the crashed container"
+
+
+def test_old_containers_stop_only_after_the_new_endpoints_are_published_and_requests_drain(
+        scheduler, spec, docker_client):
+    scheduler.settings = settings_for_tests(deploy_timeout=20.0, drain_seconds=3.0, stop_grace_seconds=2)
+    first = spec()
+    scheduler.deploy(first, {"cmd": 1})
+    [old_endpoint] = web_endpoints(scheduler, first)
+    published = []
+    pubsub = redis.Redis.from_url(scheduler.settings.redis_url).pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe("pier:endpoints")
+
+    def listen():
+        for message in pubsub.listen():
+            if message["data"] == first["app"].encode():
+                published.append(time.time_ns())
+                return
+
+    slow = {}
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    request = threading.Thread(target=lambda: slow.update(body=get(old_endpoint, "/slow?seconds=2")))
+    since = int(time.time()) - 1
+    request.start()
+    time.sleep(0.2)
+    scheduler.deploy(spec(version=2, image="pier-test/web:two"), {"cmd": 1})
+    request.join(timeout=30)
+    listener.join(timeout=5)
+    pubsub.close()
+    assert slow.get("body") == "slow done", "an in-flight request to the old release was cut off"
+    kills = [e for e in docker_client.events(since=since, until=int(time.time()) + 1, decode=True,
+                                             filters={"type": "container", "event": "kill"})
+             if e["Actor"]["Attributes"].get("name") == f"{first['app']}-v1-cmd-0"]
+    assert published and kills, (published, kills)
+    assert published[0] < kills[0]["timeNano"], "the old container got SIGTERM before the router was told"

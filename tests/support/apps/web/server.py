@@ -3,6 +3,7 @@ import json
 import os
 import signal
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -10,6 +11,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/env":
             body = json.dumps(dict(os.environ)).encode()
+        elif self.path.startswith("/slow"):
+            time.sleep(float(self.path.partition("=")[2] or 2))
+            body = b"slow done"
         elif self.path == "/missing":
             self.send_error(404)
             return
