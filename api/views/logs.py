@@ -15,19 +15,27 @@ STAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
 FOLLOW_POLL_SECONDS = 0.5
 
 
-def _line(event):
-    return f"{event.created.strftime(STAMP)} pier[controller]: {event.message}\n"
+def _event_lines(app_uuid, lines=None, after_id=0):
+    """Platform events as (timestamp, text), oldest first, and the id of the newest one."""
+    select = db.select(AppEvent).where(AppEvent.app_uuid == app_uuid, AppEvent.id > after_id)
+    if lines is None:
+        rows = db.session.execute(select.order_by(AppEvent.id)).scalars().all()
+    else:
+        rows = list(reversed(db.session.execute(select.order_by(AppEvent.id.desc()).limit(lines)).scalars().all()))
+    entries = [(e.created.strftime(STAMP), f"{e.created.strftime(STAMP)} pier[controller]: {e.message}\n")
+               for e in rows]
+    return entries, (rows[-1].id if rows else after_id)
 
 
-def _container_lines(app, lines):
-    """The containers' last lines as (timestamp, text); none when no scheduler is configured."""
+def _container_lines(app_id, lines=None, since=None):
+    """The containers' lines as (timestamp, text); none when no scheduler is configured."""
     try:
-        entries = get_scheduler(current_app.config["PIER"]).logs(app.id, lines)
+        entries = get_scheduler(current_app.config["PIER"]).logs(app_id, lines, since=since)
     except SchedulerUnavailable:
         return []
     except SchedulerError as exc:
         return [(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), f"pier[scheduler]: {exc}\n")]
-    return [(stamp, f"{stamp} {app.id}[{name}]: {text}\n") for stamp, name, text in entries]
+    return [(stamp, f"{stamp} {app_id}[{name}]: {text}\n") for stamp, name, text in entries]
 
 
 def _lines_wanted():
@@ -40,30 +48,27 @@ def _lines_wanted():
     return lines
 
 
-def _follow(app_uuid, history):
-    last_id = history[-1].id if history else 0
-    yield "".join(_line(e) for e in history)
+def _follow(app_id, app_uuid, history, last_id):
+    last_stamp = history[-1][0] if history else time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+    yield "".join(text for _, text in history)
     while True:
         db.session.commit()  # end the read transaction: never hold a snapshot (or locks) while idle
         time.sleep(FOLLOW_POLL_SECONDS)
-        new = db.session.execute(db.select(AppEvent).where(AppEvent.app_uuid == app_uuid, AppEvent.id > last_id)
-                                 .order_by(AppEvent.id)).scalars().all()
+        events, last_id = _event_lines(app_uuid, after_id=last_id)
+        new = sorted(events + _container_lines(app_id, since=last_stamp))
         if new:
-            last_id = new[-1].id
-            yield "".join(_line(e) for e in new)
+            last_stamp = max(last_stamp, new[-1][0])
+            yield "".join(text for _, text in new)
 
 
 @v2.route("/apps/<app_id>/logs", methods=["GET"])
 def app_logs(app_id):
     app = app_for_request(app_id)
     lines = _lines_wanted()
-    follow = request.args.get("follow", "").lower() in ("true", "1", "yes")
-    rows = db.session.execute(db.select(AppEvent).where(AppEvent.app_uuid == app.uuid)
-                              .order_by(AppEvent.id.desc()).limit(lines)).scalars().all()
-    history = list(reversed(rows))
-    if follow:
-        return Response(stream_with_context(_follow(app.uuid, history)), mimetype="text/plain")
-    merged = sorted([(e.created.strftime(STAMP), _line(e)) for e in history] + _container_lines(app, lines))
-    if not merged:
+    events, last_id = _event_lines(app.uuid, lines)
+    history = sorted(events + _container_lines(app.id, lines))[-lines:]
+    if request.args.get("follow", "").lower() in ("true", "1", "yes"):
+        return Response(stream_with_context(_follow(app.id, app.uuid, history, last_id)), mimetype="text/plain")
+    if not history:
         return "", 204
-    return Response("".join(text for _, text in merged[-lines:]), mimetype="text/plain")
+    return Response("".join(text for _, text in history), mimetype="text/plain")

@@ -86,3 +86,24 @@ def test_the_release_phase_runs_before_the_release_goes_live(app, alice, docker_
         assert alice.get("/v2/apps/dockphase").get_json()["structure"] == {"web": 1}
     finally:
         remove_app_containers(docker_platform, created["uuid"])
+
+
+def test_logs_merge_container_output_and_follow_streams_it(app, alice, docker_platform):
+    created = alice.create_app("docklogs")
+    try:
+        alice.post("/v2/apps/docklogs/builds", {"image": "pier-test/web:one"})
+        response = alice.client.get("/v2/apps/docklogs/logs?follow=true", headers=alice.headers(), buffered=False)
+        chunks = iter(response.response)
+        history = next(chunks).decode()
+        assert "docklogs[docklogs-v2-cmd-0]: listening on 8080" in history
+        assert "release v2 deployed" in history
+        get(Endpoints(app.config["PIER"].redis_url).read("docklogs")["cmd"][0], "/followed")
+        seen = ""
+        for _ in range(60):
+            seen += next(chunks).decode()
+            if "request /followed" in seen:
+                break
+        response.close()
+        assert "docklogs[docklogs-v2-cmd-0]: request /followed" in seen
+    finally:
+        remove_app_containers(docker_platform, created["uuid"])

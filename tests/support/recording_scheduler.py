@@ -105,7 +105,7 @@ class RecordingScheduler(Scheduler):
         self._record("pods", app_id, process_type=process_type)
         return pod_list(app_id, process_type)
 
-    def logs(self, app_id, lines):
+    def logs(self, app_id, lines=None, since=None):
         self._record("logs", app_id, lines=lines)
         return []
 

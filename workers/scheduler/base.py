@@ -39,8 +39,9 @@ class Scheduler:
         """Returns [{"name", "release", "started", "state", "type"}]."""
         raise NotImplementedError
 
-    def logs(self, app_id, lines):
-        """Returns up to `lines` (timestamp, container name, text) tuples, oldest first."""
+    def logs(self, app_id, lines=None, since=None):
+        """Returns (timestamp, container name, text) tuples, oldest first: the last `lines` of them, and
+        only those stamped after `since` (an ISO 8601 UTC timestamp) when it is given."""
         raise NotImplementedError
 
     def destroy(self, app_uuid):

@@ -187,14 +187,17 @@ class DockerScheduler(Scheduler):
         finally:
             container.remove(force=True)
 
-    def logs(self, app_id, lines):
+    def logs(self, app_id, lines=None, since=None):
         entries = []
+        after = specs.epoch_seconds(since) if since else None
         for container in self._containers(app=app_id):
-            raw = container.logs(tail=lines, timestamps=True).decode("utf-8", "replace")
-            for line in raw.splitlines():
+            raw = container.logs(tail=lines or "all", timestamps=True, since=after)
+            for line in raw.decode("utf-8", "replace").splitlines():
                 stamp, _, text = line.partition(" ")
-                entries.append((stamp, container.name, text))
-        return sorted(entries)[-lines:]
+                if since is None or stamp > since:
+                    entries.append((stamp, container.name, text))
+        entries.sort()
+        return entries[-lines:] if lines else entries
 
     def destroy(self, app_uuid):
         self._remove(self._containers(app_uuid=app_uuid))

@@ -1,5 +1,6 @@
 """Container specs for the Docker scheduler, as pure data: no Docker calls here."""
 import re
+from datetime import datetime, timezone
 
 NETWORK = "pier"
 LABEL = "io.pier"
@@ -96,6 +97,12 @@ def unmatched_tags(tags, engine_labels):
     """Tags the engine's labels (`key=value` strings from `docker info`) do not carry."""
     have = dict(label.split("=", 1) for label in engine_labels if "=" in label)
     return {k: v for k, v in tags.items() if have.get(k) != v}
+
+
+def epoch_seconds(stamp):
+    """'2026-11-25T19:05:01.123456789Z' -> seconds since the epoch, a little early (Docker's `since`)."""
+    whole = datetime.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    return whole.timestamp() - 1.0
 
 
 def pod_state(container_status, exit_code, restarting):
