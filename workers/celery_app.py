@@ -3,6 +3,7 @@ from celery import Celery, Task
 
 VISIBILITY_MARGIN = 3600
 RECONCILE_SECONDS = 30.0
+LIVENESS_SECONDS = 10.0  # liveness probes run this often, whatever their periodSeconds
 
 
 class FlaskTask(Task):
@@ -32,8 +33,12 @@ def make_celery(flask_app):
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         include=["workers.tasks.operations", "workers.tasks.reconcile"],
-        beat_schedule={"reconcile": {"task": "reconcile.apps", "schedule": RECONCILE_SECONDS,
-                                     "options": {"expires": RECONCILE_SECONDS}}},
+        beat_schedule={
+            "reconcile": {"task": "reconcile.apps", "schedule": RECONCILE_SECONDS,
+                          "options": {"expires": RECONCILE_SECONDS}},
+            "liveness": {"task": "liveness.check", "schedule": LIVENESS_SECONDS,
+                         "options": {"expires": LIVENESS_SECONDS}},
+        },
     )
     flask_app.extensions["celery"] = celery
     return celery

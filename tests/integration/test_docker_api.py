@@ -107,3 +107,25 @@ def test_logs_merge_container_output_and_follow_streams_it(app, alice, docker_pl
         assert "docklogs[docklogs-v2-cmd-0]: request /followed" in seen
     finally:
         remove_app_containers(docker_platform, created["uuid"])
+
+
+def test_a_container_failing_its_liveness_probe_is_restarted(app, alice, docker_platform):
+    from workers.runners.liveness import check_all
+    created = alice.create_app("docklive")
+    try:
+        alice.post("/v2/apps/docklive/builds", {"image": "pier-test/web:one"})
+        probe = {"httpGet": {"path": "/missing", "port": 8080}, "failureThreshold": 2}
+        assert alice.post("/v2/apps/docklive/config",
+                          {"healthcheck": {"cmd": {"livenessProbe": probe}}}).status_code == 201
+        started = docker_platform.containers.get("docklive-v3-cmd-0").attrs["State"]["StartedAt"]
+        with app.app_context():
+            assert check_all() == []
+            assert check_all() == ["docklive-v3-cmd-0"]
+        assert docker_platform.containers.get("docklive-v3-cmd-0").attrs["State"]["StartedAt"] != started
+        assert "liveness probe failed 2 times in a row" in alice.get("/v2/apps/docklive/logs").get_data(as_text=True)
+        healthy = {"httpGet": {"path": "/", "port": 8080}, "failureThreshold": 1}
+        alice.post("/v2/apps/docklive/config", {"healthcheck": {"cmd": {"livenessProbe": healthy}}})
+        with app.app_context():
+            assert check_all() == []
+    finally:
+        remove_app_containers(docker_platform, created["uuid"])

@@ -44,6 +44,11 @@ class Scheduler:
         only those stamped after `since` (an ISO 8601 UTC timestamp) when it is given."""
         raise NotImplementedError
 
+    def failing_liveness(self, spec):
+        """(container name, process type) of the release's running containers whose liveness probe fails
+        right now. A scheduler whose runtime enforces liveness itself (Kubernetes) returns []."""
+        raise NotImplementedError
+
     def destroy(self, app_uuid):
         """Removes every container of the app; succeeds when there is nothing left to remove."""
         raise NotImplementedError

@@ -199,5 +199,19 @@ class DockerScheduler(Scheduler):
         entries.sort()
         return entries[-lines:] if lines else entries
 
+    def failing_liveness(self, spec):
+        failing = []
+        for container in self._containers(app_uuid=spec["app_uuid"], release=f"v{spec['version']}"):
+            process_type = container.labels[_label("type")]
+            probe = (spec["healthcheck"].get(process_type) or {}).get("livenessProbe")
+            if probe is not None and container.status == "running" and not ready(
+                    container, self._ip(container), self._port(container), probe, routable=True):
+                failing.append((container.name, process_type))
+        return failing
+
+    def _port(self, container):
+        env = dict(e.split("=", 1) for e in container.attrs["Config"].get("Env") or [] if "=" in e)
+        return int(env.get("PORT", specs.DEFAULT_PORT))
+
     def destroy(self, app_uuid):
         self._remove(self._containers(app_uuid=app_uuid))
