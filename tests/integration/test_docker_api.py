@@ -114,14 +114,18 @@ def test_a_container_failing_its_liveness_probe_is_restarted(app, alice, docker_
     created = alice.create_app("docklive")
     try:
         alice.post("/v2/apps/docklive/builds", {"image": "pier-test/web:one"})
+        patient = {"httpGet": {"path": "/missing", "port": 8080}, "failureThreshold": 1, "initialDelaySeconds": 3600}
+        alice.post("/v2/apps/docklive/config", {"healthcheck": {"cmd": {"livenessProbe": patient}}})
+        with app.app_context():
+            assert check_all() == [] and check_all() == [], "judged before its initialDelaySeconds"
         probe = {"httpGet": {"path": "/missing", "port": 8080}, "failureThreshold": 2}
         assert alice.post("/v2/apps/docklive/config",
                           {"healthcheck": {"cmd": {"livenessProbe": probe}}}).status_code == 201
-        started = docker_platform.containers.get("docklive-v3-cmd-0").attrs["State"]["StartedAt"]
+        started = docker_platform.containers.get("docklive-v4-cmd-0").attrs["State"]["StartedAt"]
         with app.app_context():
             assert check_all() == []
-            assert check_all() == ["docklive-v3-cmd-0"]
-        assert docker_platform.containers.get("docklive-v3-cmd-0").attrs["State"]["StartedAt"] != started
+            assert check_all() == ["docklive-v4-cmd-0"]
+        assert docker_platform.containers.get("docklive-v4-cmd-0").attrs["State"]["StartedAt"] != started
         assert "liveness probe failed 2 times in a row" in alice.get("/v2/apps/docklive/logs").get_data(as_text=True)
         healthy = {"httpGet": {"path": "/", "port": 8080}, "failureThreshold": 1}
         alice.post("/v2/apps/docklive/config", {"healthcheck": {"cmd": {"livenessProbe": healthy}}})

@@ -190,3 +190,22 @@ def test_old_containers_stop_only_after_the_new_endpoints_are_published_and_requ
              if e["Actor"]["Attributes"].get("name") == f"{first['app']}-v1-cmd-0"]
     assert published and kills, (published, kills)
     assert published[0] < kills[0]["timeNano"], "the old container got SIGTERM before the router was told"
+
+
+def test_run_returns_large_output_whole(scheduler, spec):
+    code, output = scheduler.run(spec(), "head -c 300000 /dev/zero | tr '\\0' x")
+    assert code == 0 and output == "x" * 300000
+
+
+def test_an_image_missing_locally_is_pulled_from_a_registry(scheduler, spec, docker_client):
+    image = docker_client.images.get("pier-test/web:one")
+    remote = f"127.0.0.1:5000/pier-test/web:pulled-{uuid.uuid4().hex[:6]}"
+    image.tag(remote)
+    for line in docker_client.images.push(remote, stream=True, decode=True):
+        assert "error" not in line, line
+    docker_client.images.remove(remote)
+    pulled = spec(image=remote)
+    scheduler.deploy(pulled, {"cmd": 1})
+    [endpoint] = web_endpoints(scheduler, pulled)
+    assert get(endpoint) == "one"
+    assert remote in docker_client.images.get(remote).tags

@@ -10,7 +10,7 @@ from requests.exceptions import RequestException
 from workers.endpoints import Endpoints
 from workers.scheduler import docker_spec as specs
 from workers.scheduler.base import Scheduler, SchedulerError
-from workers.scheduler.probes import ready
+from workers.scheduler.probes import ready, seconds_running
 
 log = logging.getLogger("pier.scheduler.docker")
 LOG_TAIL_ON_FAILURE = 20
@@ -204,8 +204,11 @@ class DockerScheduler(Scheduler):
         for container in self._containers(app_uuid=spec["app_uuid"], release=f"v{spec['version']}"):
             process_type = container.labels[_label("type")]
             probe = (spec["healthcheck"].get(process_type) or {}).get("livenessProbe")
-            if probe is not None and container.status == "running" and not ready(
-                    container, self._ip(container), self._port(container), probe, routable=True):
+            if probe is None or container.status != "running":
+                continue
+            if seconds_running(container) < probe.get("initialDelaySeconds", 0):
+                continue  # not judged before its initial delay
+            if not ready(container, self._ip(container), self._port(container), probe, routable=True):
                 failing.append((container.name, process_type))
         return failing
 

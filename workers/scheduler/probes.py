@@ -1,6 +1,7 @@
 """Readiness checks run by the worker against a container: httpGet, tcpSocket and exec probes (API.md 2.4)."""
 import http.client
 import socket
+from datetime import datetime, timezone
 
 from docker.errors import APIError
 
@@ -38,11 +39,23 @@ def exec_ok(container, command):
         return False
 
 
+def seconds_running(container):
+    started = container.attrs["State"].get("StartedAt") or ""
+    try:
+        since = datetime.strptime(started[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return 0.0
+    return (datetime.now(timezone.utc) - since).total_seconds()
+
+
 def ready(container, ip, port, probe, routable):
-    """Whether a running container is ready. Without a readiness probe a routable (web/cmd) container is
+    """Whether a running container passes `probe` (readiness or liveness). Before the probe's
+    initialDelaySeconds it does not count as passing. Without a probe a routable (web/cmd) container is
     ready when its port accepts connections, and any other one as soon as it runs."""
     if probe is None:
         return tcp_open(ip, port) if routable else True
+    if seconds_running(container) < probe.get("initialDelaySeconds", 0):
+        return False
     if "httpGet" in probe:
         return http_ok(ip, port, dict(probe["httpGet"], timeoutSeconds=probe.get("timeoutSeconds", 1)))
     if "tcpSocket" in probe:
