@@ -1,0 +1,63 @@
+import pytest
+
+from workers.scheduler import docker_spec as specs
+
+SPEC = {"app": "hello", "app_uuid": "u-1", "version": 3, "image": "hello:git-abc", "procfile": {"web": "bin/web"},
+        "env": {"FOO": "bar", "DEIS_APP": "hello"}, "memory": {"web": "256M/1G"}, "cpu": {"web": "100m/500m"}}
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("512M", {"mem_limit": 512 * 1024 ** 2}),
+    ("1G", {"mem_limit": 1024 ** 3}),
+    ("64MB", {"mem_limit": 64 * 1024 ** 2}),
+    ("256M/512M", {"mem_reservation": 256 * 1024 ** 2, "mem_limit": 512 * 1024 ** 2}),
+    (None, {}),
+])
+def test_memory_limits(value, expected):
+    assert specs.memory_limits(value) == expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("500m", {"nano_cpus": 500_000_000}),
+    ("2", {"nano_cpus": 2_000_000_000}),
+    ("100m/1000m", {"cpu_shares": 102, "nano_cpus": 1_000_000_000}),
+    ("", {}),
+])
+def test_cpu_limits(value, expected):
+    assert specs.cpu_limits(value) == expected
+
+
+def test_port_comes_from_config_then_the_image_then_5000():
+    assert specs.port_for({"env": {"PORT": "9000"}}, {"8080/tcp": {}}) == 9000
+    assert specs.port_for({"env": {}}, {"9090/tcp": {}, "8080/tcp": {}, "53/udp": {}}) == 8080
+    assert specs.port_for({"env": {}}, {}) == 5000
+
+
+def test_container_spec_carries_env_labels_limits_and_the_procfile_command():
+    built = specs.container_spec(SPEC, "web", 0, 5000)
+    assert built["name"] == "hello-v3-web-0"
+    assert built["command"] == ["/bin/sh", "-c", "bin/web"]
+    assert built["environment"] == {"FOO": "bar", "DEIS_APP": "hello", "PORT": "5000"}
+    assert built["labels"] == {"io.pier.app": "hello", "io.pier.app-uuid": "u-1", "io.pier.release": "v3",
+                               "io.pier.type": "web", "io.pier.index": "0"}
+    assert built["mem_limit"] == 1024 ** 3 and built["mem_reservation"] == 256 * 1024 ** 2
+    assert built["nano_cpus"] == 500_000_000 and built["network"] == "pier"
+    assert specs.container_spec(SPEC, "cmd", 1, 5000)["command"] is None
+
+
+def test_unmatched_tags():
+    labels = ["region=eu", "disk=ssd", "bare"]
+    assert specs.unmatched_tags({"region": "eu"}, labels) == {}
+    assert specs.unmatched_tags({"region": "us", "gpu": "yes"}, labels) == {"region": "us", "gpu": "yes"}
+
+
+@pytest.mark.parametrize("status, code, restarting, state", [
+    ("running", 0, False, "up"), ("created", None, False, "starting"), ("restarting", 1, True, "crashed"),
+    ("exited", 1, False, "crashed"), ("exited", 0, False, "down"),
+])
+def test_pod_state(status, code, restarting, state):
+    assert specs.pod_state(status, code, restarting) == state
+
+
+def test_epoch_seconds_is_a_little_early():
+    assert specs.epoch_seconds("1970-01-01T00:01:40.123456789Z") == 99.0
