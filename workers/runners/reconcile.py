@@ -28,13 +28,14 @@ def reconcile_all():
     """Redeploys, in place, every app whose containers differ from its deployed release at its structure.
     Apps with a job in progress are left to that job. Returns the ids of the apps it repaired."""
     scheduler = get_scheduler(current_app.config["PIER"])
+    pods = scheduler.pods_by_app()
     repaired = []
     for app in db.session.execute(db.select(App).order_by(App.id)).scalars():
         release = running_release(app)
         if release is None or operations.active(app, tuple(operations.TASKS)):
             continue
         spec = release_spec(app, release)
-        actual = {p["name"] for p in scheduler.pods(app.id)}
+        actual = {p["name"] for p in pods.get(app.id, [])}
         if actual == expected_names(spec, app.structure):
             continue
         try:

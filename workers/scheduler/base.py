@@ -39,6 +39,10 @@ class Scheduler:
         """Returns [{"name", "release", "started", "state", "type"}]."""
         raise NotImplementedError
 
+    def pods_by_app(self):
+        """Every app's pods in one call: {app id: [pod, ...]}, for the reconcile loop."""
+        raise NotImplementedError
+
     def logs(self, app_id, lines=None, since=None):
         """Returns (timestamp, container name, text) tuples, oldest first: the last `lines` of them, and
         only those stamped after `since` (an ISO 8601 UTC timestamp) when it is given."""

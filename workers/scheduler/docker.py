@@ -51,6 +51,13 @@ class DockerScheduler(Scheduler):
         pods = [self._pod(c) for c in found if c.labels.get(_label("type")) != "run"]
         return sorted(pods, key=lambda p: (p["type"], p["name"]))
 
+    def pods_by_app(self):
+        grouped = {}
+        for container in self.client.containers.list(all=True, filters={"label": _label("app")}):
+            if container.labels.get(_label("type")) != "run":
+                grouped.setdefault(container.labels[_label("app")], []).append(self._pod(container))
+        return grouped
+
     # -- set-up -------------------------------------------------------------------------------------------
     def _ensure_network(self):
         if not self.client.networks.list(names=[specs.NETWORK]):
