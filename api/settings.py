@@ -42,6 +42,8 @@ class Settings:
     deploy_timeout: float = 120.0
     drain_seconds: float = 2.0
     stop_grace_seconds: int = 10
+    router_listen: str = "80"
+    router_runtime: str = "var/router"
 
     # (environment variable, field, parser); documented in the README's settings table.
     ENVIRONMENT = (
@@ -61,6 +63,8 @@ class Settings:
         ("PIER_DEPLOY_TIMEOUT", "deploy_timeout", float),
         ("PIER_DRAIN_SECONDS", "drain_seconds", float),
         ("PIER_STOP_GRACE_SECONDS", "stop_grace_seconds", int),
+        ("PIER_ROUTER_LISTEN", "router_listen", str),
+        ("PIER_ROUTER_RUNTIME", "router_runtime", str),
     )
 
     @classmethod

@@ -31,3 +31,6 @@ class Endpoints:
     def read(self, app_id):
         text = self.redis.hget(KEY, app_id)
         return json.loads(text) if text else {}
+
+    def read_all(self):
+        return {app.decode(): json.loads(text) for app, text in self.redis.hgetall(KEY).items()}

@@ -1,0 +1,50 @@
+"""nginx configuration as a pure function of Pier's routes."""
+import hashlib
+import os
+import re
+
+import jinja2
+
+APP = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
+HOST = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
+ENDPOINT = re.compile(r"^[0-9a-f.:\[\]]+:[0-9]{1,5}$")
+
+_templates = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")),
+    autoescape=False, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+
+
+GENERATION_PLACEHOLDER = "GENERATION-PLACEHOLDER"
+
+
+class UnsafeRoute(ValueError):
+    """A route carries text that must never reach nginx's configuration."""
+
+
+def _checked(route):
+    if not APP.fullmatch(route["app"]):
+        raise UnsafeRoute(f"app id {route['app']!r}")
+    for host in route["hosts"]:
+        if not HOST.fullmatch(host):
+            raise UnsafeRoute(f"host {host!r} of {route['app']}")
+    for endpoint in route["endpoints"]:
+        if not ENDPOINT.fullmatch(endpoint):
+            raise UnsafeRoute(f"endpoint {endpoint!r} of {route['app']}")
+    return route
+
+
+def render(routes, listen="80", runtime="/var/lib/pier/router", body_size="1m", read_timeout=60):
+    """routes: [{"app", "hosts": [...], "endpoints": ["ip:port"], "maintenance": bool}], routable apps only.
+    The same routes always give the same text, so a reload happens only when something changed."""
+    ordered = sorted((_checked(r) for r in routes), key=lambda r: r["app"])
+    ordered = [dict(r, hosts=sorted(set(r["hosts"])), endpoints=sorted(set(r["endpoints"]))) for r in ordered]
+    text = _templates.get_template("nginx.conf.j2").render(
+        routes=ordered, listen=listen, runtime=runtime, body_size=body_size, read_timeout=read_timeout,
+        generation=GENERATION_PLACEHOLDER)
+    return text.replace(GENERATION_PLACEHOLDER, hashlib.sha256(text.encode()).hexdigest()[:16])
+
+
+def generation(text):
+    """The generation a rendered configuration serves at /__pier/generation, to tell when it is live."""
+    match = re.search(r'/__pier/generation \{\s*return 200 "([0-9a-f]+)"', text)
+    return match.group(1) if match else None

@@ -1,0 +1,76 @@
+"""The router with the real nginx in front of real app containers."""
+import socket
+import urllib.error
+import urllib.request
+
+import pytest
+
+from router.apply import Nginx, RouterConfigError
+from router.sync import sync_once
+from tests.support.docker_apps import build_images, remove_app_containers
+from tests.support.recording_scheduler import settings_changed
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def router(app, worker, tmp_path):
+    client = build_images()
+    port = free_port()
+    with settings_changed(app, scheduler="docker", deploy_timeout=30.0, drain_seconds=0.0, stop_grace_seconds=2,
+                          router_listen=f"127.0.0.1:{port}", router_runtime=str(tmp_path)):
+        nginx = Nginx(str(tmp_path), f"127.0.0.1:{port}")
+        try:
+            yield client, nginx, port
+        finally:
+            nginx.stop()
+
+
+def fetch(port, host, path="/"):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Host": host})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_apps_are_routed_by_host_with_their_settings(app, alice, router):
+    client, nginx, port = router
+    created = alice.create_app("routed")
+    try:
+        sync_once(app, nginx)
+        assert fetch(port, "routed.localhost")[0] == 503
+        assert fetch(port, "nobody.localhost")[0] == 404
+        alice.post("/v2/apps/routed/builds", {"image": "pier-test/web:one"})
+        alice.post("/v2/apps/routed/domains", {"domain": "www.routed.example"})
+        assert sync_once(app, nginx) is True
+        assert sync_once(app, nginx) is False, "nginx was reloaded although nothing changed"
+        assert fetch(port, "routed.localhost") == (200, "one")
+        assert fetch(port, "www.routed.example") == (200, "one")
+        alice.post("/v2/apps/routed/settings", {"maintenance": True})
+        sync_once(app, nginx)
+        assert fetch(port, "routed.localhost")[0] == 503
+        alice.post("/v2/apps/routed/settings", {"maintenance": False, "routable": False})
+        sync_once(app, nginx)
+        assert fetch(port, "routed.localhost")[0] == 404
+        alice.post("/v2/apps/routed/settings", {"routable": True})
+        alice.post("/v2/apps/routed/scale", {"cmd": 0})
+        sync_once(app, nginx)
+        assert fetch(port, "routed.localhost")[0] == 503
+    finally:
+        remove_app_containers(client, created["uuid"])
+
+
+def test_a_configuration_nginx_refuses_is_never_applied(app, router):
+    _, nginx, port = router
+    sync_once(app, nginx)
+    good = nginx.current()
+    with pytest.raises(RouterConfigError):
+        nginx.apply(good.replace("worker_connections 4096;", "worker_connections bogus;"))
+    assert nginx.current() == good
+    assert fetch(port, "nobody.localhost")[0] == 404

@@ -1,0 +1,37 @@
+import pytest
+
+from router.render import UnsafeRoute, generation, render
+
+ROUTE = {"app": "hello", "hosts": ["www.example.com", "hello.localhost"], "endpoints": ["172.18.0.3:5000",
+                                                                                    "172.18.0.2:5000"],
+         "maintenance": False}
+
+
+def test_a_routed_app_gets_an_upstream_and_a_server_for_its_hosts():
+    text = render([ROUTE], listen="127.0.0.1:8080", runtime="/run/pier")
+    assert "upstream app-hello {\n        server 172.18.0.2:5000;\n        server 172.18.0.3:5000;" in text
+    assert "server_name hello.localhost www.example.com;" in text
+    assert "proxy_pass http://app-hello;" in text
+    assert "listen 127.0.0.1:8080 default_server;" in text
+
+
+def test_the_same_routes_in_any_order_render_the_same_text_and_generation():
+    other = dict(ROUTE, app="other", hosts=["other.localhost"])
+    first = render([ROUTE, other])
+    second = render([dict(other), dict(ROUTE, hosts=list(reversed(ROUTE["hosts"])))])
+    assert first == second and generation(first) == generation(second) is not None
+    assert generation(render([ROUTE])) != generation(first)
+
+
+def test_maintenance_and_no_endpoints_answer_503_without_an_upstream():
+    text = render([dict(ROUTE, maintenance=True), dict(ROUTE, app="idle", hosts=["idle.localhost"], endpoints=[])])
+    assert 'return 503 "hello is down for maintenance. (Pier)\\n";' in text
+    assert 'return 503 "idle has no running web process. (Pier)\\n";' in text
+    assert "upstream app-" not in text
+
+
+@pytest.mark.parametrize("field, value", [("app", "x; evil"), ("hosts", ["a.com; include /etc/passwd"]),
+                                          ("endpoints", ["1.2.3.4:80; server evil"]), ("hosts", ["A.COM"])])
+def test_text_that_could_change_the_configuration_is_refused(field, value):
+    with pytest.raises(UnsafeRoute):
+        render([dict(ROUTE, **{field: value})])
