@@ -7,6 +7,8 @@ settings), and touches nginx only when the rendered text changed.
 """
 import logging
 import os
+import signal
+import sys
 
 import redis
 
@@ -38,6 +40,7 @@ def main():
     nginx = Nginx(os.path.abspath(settings.router_runtime), settings.router_listen)
     pubsub = redis.Redis.from_url(settings.redis_url).pubsub(ignore_subscribe_messages=True)
     pubsub.subscribe(CHANNEL)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so that `finally` stops nginx
     log.info("router listening on %s", settings.router_listen)
     try:
         while True:
