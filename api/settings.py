@@ -44,6 +44,7 @@ class Settings:
     stop_grace_seconds: int = 10
     router_listen: str = "80"
     router_runtime: str = "var/router"
+    router_trusted_proxies: tuple = ()
 
     # (environment variable, field, parser); documented in the README's settings table.
     ENVIRONMENT = (
@@ -65,6 +66,7 @@ class Settings:
         ("PIER_STOP_GRACE_SECONDS", "stop_grace_seconds", int),
         ("PIER_ROUTER_LISTEN", "router_listen", str),
         ("PIER_ROUTER_RUNTIME", "router_runtime", str),
+        ("PIER_ROUTER_TRUSTED_PROXIES", "router_trusted_proxies", _names),
     )
 
     @classmethod

@@ -1,5 +1,6 @@
 """nginx configuration as a pure function of Pier's routes."""
 import hashlib
+import ipaddress
 import os
 import re
 
@@ -30,17 +31,30 @@ def _checked(route):
     for endpoint in route["endpoints"]:
         if not ENDPOINT.fullmatch(endpoint):
             raise UnsafeRoute(f"endpoint {endpoint!r} of {route['app']}")
+    for address in route.get("whitelist", []):
+        _network(address, route["app"])
     return route
 
 
-def render(routes, listen="80", runtime="/var/lib/pier/router", body_size="1m", read_timeout=60):
-    """routes: [{"app", "hosts": [...], "endpoints": ["ip:port"], "maintenance": bool}], routable apps only.
+def _network(text, owner):
+    try:
+        return str(ipaddress.ip_network(text, strict=False))
+    except ValueError:
+        raise UnsafeRoute(f"address {text!r} of {owner}") from None
+
+
+def render(routes, listen="80", runtime="/var/lib/pier/router", body_size="1m", read_timeout=60,
+           trusted_proxies=()):
+    """routes: [{"app", "hosts": [...], "endpoints": ["ip:port"], "maintenance": bool, "whitelist": [...]}],
+    routable apps only. `trusted_proxies`: addresses whose X-Forwarded-For names the real client.
     The same routes always give the same text, so a reload happens only when something changed."""
     ordered = sorted((_checked(r) for r in routes), key=lambda r: r["app"])
-    ordered = [dict(r, hosts=sorted(set(r["hosts"])), endpoints=sorted(set(r["endpoints"]))) for r in ordered]
+    ordered = [dict(r, hosts=sorted(set(r["hosts"])), endpoints=sorted(set(r["endpoints"])),
+                    whitelist=[_network(a, r["app"]) for a in r.get("whitelist", [])]) for r in ordered]
+    proxies = [_network(p, "PIER_ROUTER_TRUSTED_PROXIES") for p in trusted_proxies]
     text = _templates.get_template("nginx.conf.j2").render(
         routes=ordered, listen=listen, runtime=runtime, body_size=body_size, read_timeout=read_timeout,
-        generation=GENERATION_PLACEHOLDER)
+        trusted_proxies=proxies, generation=GENERATION_PLACEHOLDER)
     return text.replace(GENERATION_PLACEHOLDER, hashlib.sha256(text.encode()).hexdigest()[:16])
 
 

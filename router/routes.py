@@ -25,5 +25,6 @@ def desired_routes(platform_domain, endpoints):
             "hosts": [f"{app_id}.{platform_domain}" if h == app_id else h for h in hosts.get(app_uuid, [])],
             "endpoints": [e for t in ROUTABLE_TYPES for e in served.get(t, [])],
             "maintenance": bool(settings and settings.maintenance),
+            "whitelist": list(settings.whitelist) if settings else [],
         })
     return routes

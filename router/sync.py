@@ -30,7 +30,8 @@ def sync_once(flask_app, nginx):
         routes = desired_routes(settings.domain, Endpoints(settings.redis_url).read_all())
         db.session.remove()
     text = render(routes, listen=settings.router_listen, runtime=os.path.abspath(settings.router_runtime),
-                  body_size=f"{max(1, settings.max_body_bytes // (1024 * 1024))}m")
+                  body_size=f"{max(1, settings.max_body_bytes // (1024 * 1024))}m",
+                  trusted_proxies=settings.router_trusted_proxies)
     return nginx.apply(text)
 
 

@@ -30,8 +30,8 @@ def router(app, worker, tmp_path):
             nginx.stop()
 
 
-def fetch(port, host, path="/"):
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Host": host})
+def fetch(port, host, path="/", headers=None):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Host": host, **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, response.read().decode()
@@ -74,3 +74,24 @@ def test_a_configuration_nginx_refuses_is_never_applied(app, router):
         nginx.apply(good.replace("worker_connections 4096;", "worker_connections bogus;"))
     assert nginx.current() == good
     assert fetch(port, "nobody.localhost")[0] == 404
+
+
+def test_a_whitelist_refuses_other_clients_and_trusts_only_configured_proxies(app, alice, router):
+    client, nginx, port = router
+    created = alice.create_app("listed")
+    try:
+        alice.post("/v2/apps/listed/builds", {"image": "pier-test/web:one"})
+        alice.post("/v2/apps/listed/whitelist", {"addresses": ["10.9.9.0/24"]})
+        sync_once(app, nginx)
+        forwarded = {"X-Forwarded-For": "10.9.9.9"}
+        assert fetch(port, "listed.localhost")[0] == 403
+        assert fetch(port, "listed.localhost", headers=forwarded)[0] == 403, "trusted an unconfigured proxy"
+        with settings_changed(app, router_trusted_proxies=("127.0.0.1",)):
+            sync_once(app, nginx)
+            assert fetch(port, "listed.localhost", headers=forwarded) == (200, "one")
+            assert fetch(port, "listed.localhost", headers={"X-Forwarded-For": "10.1.1.1"})[0] == 403
+        alice.delete("/v2/apps/listed/whitelist", {"addresses": ["10.9.9.0/24"]})
+        sync_once(app, nginx)
+        assert fetch(port, "listed.localhost") == (200, "one")
+    finally:
+        remove_app_containers(client, created["uuid"])

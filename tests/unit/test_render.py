@@ -35,3 +35,21 @@ def test_maintenance_and_no_endpoints_answer_503_without_an_upstream():
 def test_text_that_could_change_the_configuration_is_refused(field, value):
     with pytest.raises(UnsafeRoute):
         render([dict(ROUTE, **{field: value})])
+
+
+def test_a_whitelist_allows_its_addresses_and_denies_the_rest():
+    text = render([dict(ROUTE, whitelist=["10.0.0.0/8", "192.168.1.7"])])
+    assert "allow 10.0.0.0/8;\n        allow 192.168.1.7/32;\n        deny all;" in text
+    assert "deny all;" not in render([ROUTE])
+
+
+def test_trusted_proxies_name_the_real_client():
+    text = render([ROUTE], trusted_proxies=["127.0.0.1"])
+    assert "set_real_ip_from 127.0.0.1/32;" in text and "real_ip_header X-Forwarded-For;" in text
+    assert "set_real_ip_from" not in render([ROUTE])
+
+
+@pytest.mark.parametrize("whitelist", [["1.2.3.4; deny"], ["not-an-ip"]])
+def test_a_whitelist_entry_that_is_not_an_address_is_refused(whitelist):
+    with pytest.raises(UnsafeRoute):
+        render([dict(ROUTE, whitelist=whitelist)])
