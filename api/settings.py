@@ -43,6 +43,7 @@ class Settings:
     drain_seconds: float = 2.0
     stop_grace_seconds: int = 10
     router_listen: str = "80"
+    router_tls_listen: str = "443"
     router_runtime: str = "var/router"
     router_trusted_proxies: tuple = ()
 
@@ -65,6 +66,7 @@ class Settings:
         ("PIER_DRAIN_SECONDS", "drain_seconds", float),
         ("PIER_STOP_GRACE_SECONDS", "stop_grace_seconds", int),
         ("PIER_ROUTER_LISTEN", "router_listen", str),
+        ("PIER_ROUTER_TLS_LISTEN", "router_tls_listen", str),
         ("PIER_ROUTER_RUNTIME", "router_runtime", str),
         ("PIER_ROUTER_TRUSTED_PROXIES", "router_trusted_proxies", _names),
     )

@@ -32,9 +32,10 @@ class Nginx:
         except FileNotFoundError:
             return None
 
-    def apply(self, text):
-        """Returns True when nginx now serves `text`, False when it already did."""
-        if text == self.current() and self.master_pid():
+    def apply(self, text, files_changed=False):
+        """Returns True when nginx now serves `text`, False when it already did. `files_changed` says that
+        files it reads (certificates) changed, which also needs a reload."""
+        if text == self.current() and self.master_pid() and not files_changed:
             return False
         candidate = self.conf + ".new"
         with open(candidate, "w") as f:

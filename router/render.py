@@ -8,6 +8,7 @@ import jinja2
 
 APP = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
 HOST = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
+CERTIFICATE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 ENDPOINT = re.compile(r"^[0-9a-f.:\[\]]+:[0-9]{1,5}$")
 
 _templates = jinja2.Environment(
@@ -43,18 +44,34 @@ def _network(text, owner):
         raise UnsafeRoute(f"address {text!r} of {owner}") from None
 
 
-def render(routes, listen="80", runtime="/var/lib/pier/router", body_size="1m", read_timeout=60,
-           trusted_proxies=()):
-    """routes: [{"app", "hosts": [...], "endpoints": ["ip:port"], "maintenance": bool, "whitelist": [...]}],
-    routable apps only. `trusted_proxies`: addresses whose X-Forwarded-For names the real client.
+def _groups(route):
+    """The app's hosts grouped by the certificate attached to them (None: the default certificate)."""
+    certificates = route.get("certificates", {})
+    for name in certificates.values():
+        if not CERTIFICATE.fullmatch(name):
+            raise UnsafeRoute(f"certificate name {name!r} of {route['app']}")
+    grouped = {}
+    for host in sorted(set(route["hosts"])):
+        grouped.setdefault(certificates.get(host), []).append(host)
+    return [{"certificate": name, "hosts": hosts} for name, hosts in
+            sorted(grouped.items(), key=lambda item: item[0] or "")]
+
+
+def render(routes, listen="80", tls_listen="443", runtime="/var/lib/pier/router", body_size="1m",
+           read_timeout=60, trusted_proxies=()):
+    """routes: [{"app", "hosts": [...], "endpoints": ["ip:port"], "maintenance": bool, "whitelist": [...],
+    "https_enforced": bool, "certificates": {host: certificate name}}], routable apps only.
+    `trusted_proxies`: addresses whose X-Forwarded-For names the real client. Certificate files are
+    expected at <runtime>/certs/<name>.crt and .key, the default (self-signed) one as default.crt.
     The same routes always give the same text, so a reload happens only when something changed."""
     ordered = sorted((_checked(r) for r in routes), key=lambda r: r["app"])
-    ordered = [dict(r, hosts=sorted(set(r["hosts"])), endpoints=sorted(set(r["endpoints"])),
-                    whitelist=[_network(a, r["app"]) for a in r.get("whitelist", [])]) for r in ordered]
+    ordered = [dict(r, groups=_groups(r), endpoints=sorted(set(r["endpoints"])),
+                    whitelist=[_network(a, r["app"]) for a in r.get("whitelist", [])],
+                    https_enforced=bool(r.get("https_enforced"))) for r in ordered]
     proxies = [_network(p, "PIER_ROUTER_TRUSTED_PROXIES") for p in trusted_proxies]
     text = _templates.get_template("nginx.conf.j2").render(
-        routes=ordered, listen=listen, runtime=runtime, body_size=body_size, read_timeout=read_timeout,
-        trusted_proxies=proxies, generation=GENERATION_PLACEHOLDER)
+        routes=ordered, listen=listen, tls_listen=tls_listen, runtime=runtime, body_size=body_size,
+        read_timeout=read_timeout, trusted_proxies=proxies, generation=GENERATION_PLACEHOLDER)
     return text.replace(GENERATION_PLACEHOLDER, hashlib.sha256(text.encode()).hexdigest()[:16])
 
 

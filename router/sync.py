@@ -16,7 +16,8 @@ from api import create_app
 from api.extensions import db
 from router.apply import Nginx, RouterConfigError
 from router.render import render
-from router.routes import desired_routes
+from router.certs import write_files
+from router.routes import certificate_files, desired_routes
 from workers.endpoints import CHANNEL, Endpoints
 
 log = logging.getLogger("pier.router")
@@ -26,13 +27,16 @@ RECHECK_SECONDS = 1.0
 def sync_once(flask_app, nginx):
     """Renders the current routes and applies them; returns True when nginx was (re)loaded."""
     settings = flask_app.config["PIER"]
+    runtime = os.path.abspath(settings.router_runtime)
     with flask_app.app_context():
         routes = desired_routes(settings.domain, Endpoints(settings.redis_url).read_all())
+        certificates = certificate_files()
         db.session.remove()
-    text = render(routes, listen=settings.router_listen, runtime=os.path.abspath(settings.router_runtime),
+    files_changed = write_files(runtime, certificates)
+    text = render(routes, listen=settings.router_listen, tls_listen=settings.router_tls_listen, runtime=runtime,
                   body_size=f"{max(1, settings.max_body_bytes // (1024 * 1024))}m",
                   trusted_proxies=settings.router_trusted_proxies)
-    return nginx.apply(text)
+    return nginx.apply(text, files_changed)
 
 
 def main():

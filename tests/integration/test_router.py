@@ -1,13 +1,18 @@
 """The router with the real nginx in front of real app containers."""
 import socket
+import ssl
 import urllib.error
 import urllib.request
 
 import pytest
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 
 from router.apply import Nginx, RouterConfigError
+from router.certs import DEFAULT_NAME
 from router.sync import sync_once
 from tests.support.docker_apps import build_images, remove_app_containers
+from tests.unit.test_certificates import self_signed
 from tests.support.recording_scheduler import settings_changed
 
 
@@ -20,12 +25,13 @@ def free_port():
 @pytest.fixture
 def router(app, worker, tmp_path):
     client = build_images()
-    port = free_port()
+    port, tls_port = free_port(), free_port()
     with settings_changed(app, scheduler="docker", deploy_timeout=30.0, drain_seconds=0.0, stop_grace_seconds=2,
-                          router_listen=f"127.0.0.1:{port}", router_runtime=str(tmp_path)):
+                          router_listen=f"127.0.0.1:{port}", router_tls_listen=f"127.0.0.1:{tls_port}",
+                          router_runtime=str(tmp_path)):
         nginx = Nginx(str(tmp_path), f"127.0.0.1:{port}")
         try:
-            yield client, nginx, port
+            yield client, nginx, port, tls_port
         finally:
             nginx.stop()
 
@@ -40,7 +46,7 @@ def fetch(port, host, path="/", headers=None):
 
 
 def test_apps_are_routed_by_host_with_their_settings(app, alice, router):
-    client, nginx, port = router
+    client, nginx, port, _ = router
     created = alice.create_app("routed")
     try:
         sync_once(app, nginx)
@@ -67,7 +73,7 @@ def test_apps_are_routed_by_host_with_their_settings(app, alice, router):
 
 
 def test_a_configuration_nginx_refuses_is_never_applied(app, router):
-    _, nginx, port = router
+    _, nginx, port, _ = router
     sync_once(app, nginx)
     good = nginx.current()
     with pytest.raises(RouterConfigError):
@@ -77,7 +83,7 @@ def test_a_configuration_nginx_refuses_is_never_applied(app, router):
 
 
 def test_a_whitelist_refuses_other_clients_and_trusts_only_configured_proxies(app, alice, router):
-    client, nginx, port = router
+    client, nginx, port, _ = router
     created = alice.create_app("listed")
     try:
         alice.post("/v2/apps/listed/builds", {"image": "pier-test/web:one"})
@@ -95,3 +101,62 @@ def test_a_whitelist_refuses_other_clients_and_trusts_only_configured_proxies(ap
         assert fetch(port, "listed.localhost") == (200, "one")
     finally:
         remove_app_containers(client, created["uuid"])
+
+
+def served_certificate(tls_port, host):
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", tls_port), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname=host) as tls:
+            der = tls.getpeercert(binary_form=True)
+            tls.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+            reply = b""
+            while chunk := tls.recv(65536):
+                reply += chunk
+    common_name = x509.load_der_x509_certificate(der).subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    return common_name, reply.decode(errors="replace")
+
+
+def test_tls_serves_attached_certificates_by_sni_and_enforces_https(app, alice, router):
+    client, nginx, port, tls_port = router
+    created = alice.create_app("secure")
+    try:
+        alice.post("/v2/apps/secure/builds", {"image": "pier-test/web:one"})
+        alice.post("/v2/apps/secure/domains", {"domain": "www.secure.example"})
+        _, certificate, key = self_signed("www.secure.example", san=["www.secure.example"])
+        assert alice.post("/v2/certs", {"name": "secure-cert", "certificate": certificate, "key": key}).status_code == 201
+        assert alice.post("/v2/certs/secure-cert/domain/", {"domain": "www.secure.example"}).status_code == 201
+        sync_once(app, nginx)
+        name, reply = served_certificate(tls_port, "www.secure.example")
+        assert name == "www.secure.example" and reply.startswith("HTTP/1.1 200") and reply.endswith("one")
+        name, reply = served_certificate(tls_port, "secure.localhost")
+        assert name == DEFAULT_NAME and reply.endswith("one")
+        assert negotiated_protocol(tls_port, "www.secure.example") == "h2"
+        assert fetch(port, "secure.localhost") == (200, "one")
+        alice.post("/v2/apps/secure/tls", {"https_enforced": True})
+        sync_once(app, nginx)
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/path?q=1", headers={"Host": "secure.localhost"})
+        with pytest.raises(urllib.error.HTTPError) as redirect:
+            urllib.request.build_opener(NoRedirect).open(request, timeout=10)
+        assert redirect.value.code == 301
+        assert redirect.value.headers["Location"] == "https://secure.localhost/path?q=1"
+        assert served_certificate(tls_port, "secure.localhost")[1].endswith("one")
+        alice.delete("/v2/certs/secure-cert/domain/www.secure.example")
+        sync_once(app, nginx)
+        assert served_certificate(tls_port, "www.secure.example")[0] == DEFAULT_NAME
+    finally:
+        remove_app_containers(client, created["uuid"])
+
+
+def negotiated_protocol(tls_port, host):
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    context.set_alpn_protocols(["h2", "http/1.1"])
+    with socket.create_connection(("127.0.0.1", tls_port), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname=host) as tls:
+            return tls.selected_alpn_protocol()
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None

@@ -53,3 +53,18 @@ def test_trusted_proxies_name_the_real_client():
 def test_a_whitelist_entry_that_is_not_an_address_is_refused(whitelist):
     with pytest.raises(UnsafeRoute):
         render([dict(ROUTE, whitelist=whitelist)])
+
+
+def test_hosts_with_an_attached_certificate_get_their_own_tls_server():
+    text = render([dict(ROUTE, certificates={"www.example.com": "example-cert"}, https_enforced=True)],
+                  tls_listen="8443", runtime="/run/pier")
+    assert ("server_name www.example.com;\n        ssl_certificate /run/pier/certs/example-cert.crt;\n"
+            "        ssl_certificate_key /run/pier/certs/example-cert.key;") in text
+    assert "server_name hello.localhost;\n        if ($scheme = http)" in text
+    assert text.count("return 301 https://$host$request_uri;") == 2
+    assert "listen 8443 ssl http2 default_server;" in text
+
+
+def test_a_certificate_name_that_is_not_a_label_is_refused():
+    with pytest.raises(UnsafeRoute):
+        render([dict(ROUTE, certificates={"www.example.com": "../../etc/x"})])
