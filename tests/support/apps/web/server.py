@@ -3,6 +3,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -28,7 +29,13 @@ class Handler(BaseHTTPRequestHandler):
         print("request", self.path, flush=True)
 
 
-server = ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), Handler)
-signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+class Server(ThreadingHTTPServer):
+    daemon_threads = False  # on SIGTERM, requests in flight finish before the process exits
+
+
+server = Server(("0.0.0.0", int(os.environ["PORT"])), Handler)
+signal.signal(signal.SIGTERM, lambda *a: threading.Thread(target=server.shutdown).start())
 print("listening on", os.environ["PORT"], flush=True)
 server.serve_forever()
+server.server_close()
+sys.exit(0)

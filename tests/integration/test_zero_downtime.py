@@ -1,0 +1,96 @@
+"""No failed request through the router across 20 deploys of one app, at 1 and at 2 replicas."""
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from router.sync import sync_once
+from tests.integration.test_router import free_port, router  # noqa: F401
+from tests.support.docker_apps import remove_app_containers
+from tests.support.recording_scheduler import settings_changed
+
+RATE = 60  # requests per second, above the 50/s the platform promises to carry through deploys
+
+
+class Loader(threading.Thread):
+    """Sends GETs at a steady rate through nginx and counts every non-2xx answer or connection error."""
+
+    def __init__(self, port, host, path="/"):
+        super().__init__(daemon=True)
+        self.url, self.host = f"http://127.0.0.1:{port}{path}", host
+        self.sent, self.failures, self.stop = 0, [], threading.Event()
+
+    def run(self):
+        next_at = time.monotonic()
+        while not self.stop.is_set():
+            next_at += 1 / RATE
+            threading.Thread(target=self.one, daemon=True).start()
+            time.sleep(max(0.0, next_at - time.monotonic()))
+
+    def one(self):
+        self.sent += 1
+        request = urllib.request.Request(self.url, headers={"Host": self.host})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                response.read()
+        except (urllib.error.URLError, OSError) as error:
+            self.failures.append(repr(error))
+
+
+class RouterThread(threading.Thread):
+    def __init__(self, app, nginx):
+        super().__init__(daemon=True)
+        self.app, self.nginx, self.stop = app, nginx, threading.Event()
+
+    def run(self):
+        while not self.stop.is_set():
+            sync_once(self.app, self.nginx)
+            time.sleep(0.05)
+
+
+@pytest.mark.parametrize("replicas", [1, 2])
+def test_twenty_deploys_fail_no_request(app, alice, router, replicas):  # noqa: F811
+    client, nginx, port, _ = router
+    created = alice.create_app("steady")
+    with settings_changed(app, drain_seconds=1.0, stop_grace_seconds=10):
+        try:
+            alice.post("/v2/apps/steady/builds", {"image": "pier-test/web:one"})
+            alice.post("/v2/apps/steady/scale", {"cmd": replicas})
+            sync_once(app, nginx)
+            syncer, loader = RouterThread(app, nginx), Loader(port, "steady.localhost")
+            long_request = Loader(port, "steady.localhost", "/slow?seconds=5")
+            syncer.start()
+            loader.start()
+            steps = []
+            for i in range(20):
+                if i == 3:
+                    threading.Thread(target=long_request.one, daemon=True).start()
+                    time.sleep(0.2)
+                step = i % 5
+                if step == 0:
+                    response = alice.post("/v2/apps/steady/config", {"values": {"ROUND": str(i)}})
+                elif step == 1:
+                    image = "pier-test/web:two" if i % 2 else "pier-test/web:one"
+                    response = alice.post("/v2/apps/steady/builds", {"image": image})
+                elif step == 2:
+                    response = alice.post("/v2/apps/steady/releases/rollback", {})
+                elif step == 3:
+                    response = alice.post("/v2/apps/steady/scale", {"cmd": replicas * 2})
+                else:
+                    response = alice.post("/v2/apps/steady/scale", {"cmd": replicas})
+                steps.append(response.status_code)
+            time.sleep(6)  # the long request and the last drain finish
+            loader.stop.set()
+            syncer.stop.set()
+            loader.join(timeout=10)
+            syncer.join(timeout=10)
+            print(f"\nreplicas={replicas}: {loader.sent} requests, {len(loader.failures)} failed, "
+                  f"long request failed: {bool(long_request.failures)}")
+            assert all(code in (201, 204) for code in steps), steps
+            assert loader.sent >= 20 * RATE // 2
+            assert loader.failures == []
+            assert long_request.sent == 1 and long_request.failures == []
+        finally:
+            remove_app_containers(client, created["uuid"])
