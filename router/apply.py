@@ -12,6 +12,32 @@ log = logging.getLogger("pier.router")
 LIVE_TIMEOUT = 5.0
 
 
+def workers_of(master):
+    """The pids of an nginx master's worker processes, read from /proc."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == master:
+            pids.append(int(entry))
+    return pids
+
+
+def accepting(pid):
+    """Whether an nginx worker still takes new connections: once told to stop, it retitles itself
+    "worker process is shutting down" and closes its listening sockets."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"shutting down" not in f.read()
+    except OSError:
+        return False
+
+
 class RouterConfigError(Exception):
     """nginx refused a rendered configuration; the last good one keeps serving."""
 
@@ -45,18 +71,20 @@ class Nginx:
             raise RouterConfigError(f"nginx refused the new configuration: {check.stderr.strip()}")
         os.replace(candidate, self.conf)
         pid = self.master_pid()
+        old_workers = workers_of(pid) if pid else []
         if pid:
             os.kill(pid, signal.SIGHUP)
         else:
             subprocess.run(["nginx", "-c", self.conf], check=True, capture_output=True)
-        self._wait_live(generation(text))
+        self._wait_live(generation(text), old_workers)
         return True
 
-    def _wait_live(self, wanted, seconds=LIVE_TIMEOUT):
-        """A reload is asynchronous: wait until new connections are served by the new configuration."""
+    def _wait_live(self, wanted, old_workers, seconds=LIVE_TIMEOUT):
+        """A reload is asynchronous: wait until no old worker accepts connections any more and new
+        connections are served by the new configuration."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            if self.serving() == wanted:
+            if not any(accepting(pid) for pid in old_workers) and self.serving() == wanted:
                 return
             time.sleep(0.01)
         log.warning("nginx did not serve generation %s within %ss", wanted, seconds)
