@@ -5,10 +5,8 @@ import redis
 from flask import current_app
 
 from api.extensions import db
-from api.models import App
-from api.services import events, operations
-from workers.runners.reconcile import running_release
-from workers.runners.specs import release_spec
+from api.services import events
+from workers.runners.reconcile import settled_apps
 from workers.scheduler import SchedulerError, get_scheduler
 
 log = logging.getLogger("pier.liveness")
@@ -22,11 +20,7 @@ def check_all():
     scheduler = get_scheduler(settings)
     counts = redis.Redis.from_url(settings.redis_url)
     restarted = []
-    for app in db.session.execute(db.select(App).order_by(App.id)).scalars():
-        release = running_release(app)
-        if release is None or operations.active(app, tuple(operations.TASKS)):
-            continue
-        spec = release_spec(app, release)
+    for app, spec in settled_apps():
         if not any("livenessProbe" in (h or {}) for h in spec["healthcheck"].values()):
             continue
         for name, process_type in scheduler.failing_liveness(spec):

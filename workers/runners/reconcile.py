@@ -24,24 +24,29 @@ def running_release(app):
     ).scalar_one_or_none()
 
 
+def settled_apps():
+    """(app, spec of its deployed release) for every app that runs a release and has no job in progress:
+    apps with a job are left to that job."""
+    for app in db.session.execute(db.select(App).order_by(App.id)).scalars():
+        release = running_release(app)
+        if release is not None and not operations.active(app, tuple(operations.TASKS)):
+            yield app, release_spec(app, release)
+
+
 def reconcile_all():
     """Redeploys, in place, every app whose containers differ from its deployed release at its structure.
-    Apps with a job in progress are left to that job. Returns the ids of the apps it repaired."""
+    Returns the ids of the apps it repaired."""
     scheduler = get_scheduler(current_app.config["PIER"])
     pods = scheduler.pods_by_app()
     repaired = []
-    for app in db.session.execute(db.select(App).order_by(App.id)).scalars():
-        release = running_release(app)
-        if release is None or operations.active(app, tuple(operations.TASKS)):
-            continue
-        spec = release_spec(app, release)
+    for app, spec in settled_apps():
         actual = {p["name"] for p in pods.get(app.id, [])}
         if actual == expected_names(spec, app.structure):
             continue
         try:
             scheduler.deploy(spec, dict(app.structure))
             repaired.append(app.id)
-            log.info("reconciled %s to v%s at %s", app.id, release.version, app.structure)
+            log.info("reconciled %s to v%s at %s", app.id, spec["version"], app.structure)
         except SchedulerError as exc:
             log.warning("could not reconcile %s: %s", app.id, exc)
     db.session.commit()
