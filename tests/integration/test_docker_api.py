@@ -1,6 +1,8 @@
 """Pier end to end on the Docker scheduler: API, real worker, real containers."""
 import pytest
 
+from api.extensions import db
+from api.models import App
 from tests.support.docker_apps import build_images, get, remove_app_containers
 from tests.support.recording_scheduler import settings_changed
 from workers.endpoints import Endpoints
@@ -8,9 +10,14 @@ from workers.endpoints import Endpoints
 
 @pytest.fixture
 def docker_platform(app, worker):
+    """The Docker scheduler in force; afterwards the containers of every app the test made are removed."""
     client = build_images()
     with settings_changed(app, scheduler="docker", deploy_timeout=30.0, drain_seconds=0.0, stop_grace_seconds=2):
         yield client
+    with app.app_context():
+        for app_uuid in db.session.execute(db.select(App.uuid)).scalars():
+            remove_app_containers(client, str(app_uuid))
+        db.session.remove()
 
 
 def served(app, app_id):
@@ -19,117 +26,99 @@ def served(app, app_id):
 
 
 def test_push_an_image_configure_run_and_destroy(app, alice, docker_platform):
-    created = alice.create_app("dockhello")
-    try:
-        assert alice.post("/v2/apps/dockhello/builds", {"image": "pier-test/web:one"}).status_code == 201
-        assert served(app, "dockhello") == "one"
-        response = alice.post("/v2/apps/dockhello/config", {"values": {"MESSAGE": "configured"}})
-        assert response.status_code == 201
-        assert served(app, "dockhello") == "configured"
-        pods = alice.get("/v2/apps/dockhello/pods").get_json()
-        assert pods["count"] == 1 and pods["results"][0]["release"] == "v3"
-        run = alice.post("/v2/apps/dockhello/run", {"command": "echo $MESSAGE $DEIS_RELEASE"}).get_json()
-        assert run == {"exit_code": 0, "output": "configured v3\n"}
-        logs = alice.get("/v2/apps/dockhello/logs").get_data(as_text=True)
-        assert "listening on 8080" in logs and "release v3 deployed" in logs
-        assert alice.delete("/v2/apps/dockhello").status_code == 204
-        assert docker_platform.containers.list(all=True, filters={"label": "io.pier.app=dockhello"}) == []
-    finally:
-        remove_app_containers(docker_platform, created["uuid"])
+    alice.create_app("dockhello")
+    assert alice.post("/v2/apps/dockhello/builds", {"image": "pier-test/web:one"}).status_code == 201
+    assert served(app, "dockhello") == "one"
+    response = alice.post("/v2/apps/dockhello/config", {"values": {"MESSAGE": "configured"}})
+    assert response.status_code == 201
+    assert served(app, "dockhello") == "configured"
+    pods = alice.get("/v2/apps/dockhello/pods").get_json()
+    assert pods["count"] == 1 and pods["results"][0]["release"] == "v3"
+    run = alice.post("/v2/apps/dockhello/run", {"command": "echo $MESSAGE $DEIS_RELEASE"}).get_json()
+    assert run == {"exit_code": 0, "output": "configured v3\n"}
+    logs = alice.get("/v2/apps/dockhello/logs").get_data(as_text=True)
+    assert "listening on 8080" in logs and "release v3 deployed" in logs
+    assert alice.delete("/v2/apps/dockhello").status_code == 204
+    assert docker_platform.containers.list(all=True, filters={"label": "io.pier.app=dockhello"}) == []
 
 
 def test_a_broken_image_fails_its_release_and_the_old_one_keeps_serving(app, alice, docker_platform):
-    created = alice.create_app("dockbroken")
-    try:
-        alice.post("/v2/apps/dockbroken/builds", {"image": "pier-test/web:one"})
-        response = alice.post("/v2/apps/dockbroken/builds", {"image": "pier-test/broken:1"})
-        assert response.status_code == 400
-        assert "boom: the app cannot start" in response.get_json()["detail"]
-        latest = alice.get("/v2/apps/dockbroken/releases").get_json()["results"][0]
-        assert latest["failed"] is True and latest["state"] == "failed"
-        assert served(app, "dockbroken") == "one"
-        missing = alice.post("/v2/apps/dockbroken/builds", {"image": "pier-test/nothing:here"})
-        assert missing.status_code == 400 and "not found" in missing.get_json()["detail"]
-    finally:
-        remove_app_containers(docker_platform, created["uuid"])
+    alice.create_app("dockbroken")
+    alice.post("/v2/apps/dockbroken/builds", {"image": "pier-test/web:one"})
+    response = alice.post("/v2/apps/dockbroken/builds", {"image": "pier-test/broken:1"})
+    assert response.status_code == 400
+    assert "boom: the app cannot start" in response.get_json()["detail"]
+    latest = alice.get("/v2/apps/dockbroken/releases").get_json()["results"][0]
+    assert latest["failed"] is True and latest["state"] == "failed"
+    assert served(app, "dockbroken") == "one"
+    missing = alice.post("/v2/apps/dockbroken/builds", {"image": "pier-test/nothing:here"})
+    assert missing.status_code == 400 and "not found" in missing.get_json()["detail"]
 
 
 def test_reconcile_brings_back_a_container_removed_by_hand(app, alice, docker_platform):
     from workers.runners.reconcile import reconcile_all
-    created = alice.create_app("dockdrift")
-    try:
-        alice.post("/v2/apps/dockdrift/builds", {"image": "pier-test/web:one"})
-        docker_platform.containers.get("dockdrift-v2-cmd-0").remove(force=True)
-        with app.app_context():
-            assert "dockdrift" in reconcile_all()
-            assert "dockdrift" not in reconcile_all()
-        assert docker_platform.containers.get("dockdrift-v2-cmd-0").status == "running"
-        assert served(app, "dockdrift") == "one"
-    finally:
-        remove_app_containers(docker_platform, created["uuid"])
+    alice.create_app("dockdrift")
+    alice.post("/v2/apps/dockdrift/builds", {"image": "pier-test/web:one"})
+    docker_platform.containers.get("dockdrift-v2-cmd-0").remove(force=True)
+    with app.app_context():
+        assert "dockdrift" in reconcile_all()
+        assert "dockdrift" not in reconcile_all()
+    assert docker_platform.containers.get("dockdrift-v2-cmd-0").status == "running"
+    assert served(app, "dockdrift") == "one"
 
 
 def test_the_release_phase_runs_before_the_release_goes_live(app, alice, docker_platform):
-    created = alice.create_app("dockphase")
-    try:
-        alice.post("/v2/apps/dockphase/builds", {"image": "pier-test/web:one"})
-        failing = {"web": "python3 /app/server.py", "release": "echo migrating; exit 4"}
-        response = alice.post("/v2/apps/dockphase/builds", {"image": "pier-test/web:two", "procfile": failing})
-        assert response.status_code == 400
-        assert "exit code 4" in response.get_json()["detail"] and "migrating" in response.get_json()["detail"]
-        assert served(app, "dockphase") == "one"
-        passing = {"web": "python3 /app/server.py", "release": "echo migrated"}
-        assert alice.post("/v2/apps/dockphase/builds", {"image": "pier-test/web:two",
-                                                        "procfile": passing}).status_code == 201
-        [endpoint] = Endpoints(app.config["PIER"].redis_url).read("dockphase")["web"]
-        assert get(endpoint) == "two"
-        assert alice.get("/v2/apps/dockphase").get_json()["structure"] == {"web": 1}
-    finally:
-        remove_app_containers(docker_platform, created["uuid"])
+    alice.create_app("dockphase")
+    alice.post("/v2/apps/dockphase/builds", {"image": "pier-test/web:one"})
+    failing = {"web": "python3 /app/server.py", "release": "echo migrating; exit 4"}
+    response = alice.post("/v2/apps/dockphase/builds", {"image": "pier-test/web:two", "procfile": failing})
+    assert response.status_code == 400
+    assert "exit code 4" in response.get_json()["detail"] and "migrating" in response.get_json()["detail"]
+    assert served(app, "dockphase") == "one"
+    passing = {"web": "python3 /app/server.py", "release": "echo migrated"}
+    assert alice.post("/v2/apps/dockphase/builds", {"image": "pier-test/web:two",
+                                                    "procfile": passing}).status_code == 201
+    [endpoint] = Endpoints(app.config["PIER"].redis_url).read("dockphase")["web"]
+    assert get(endpoint) == "two"
+    assert alice.get("/v2/apps/dockphase").get_json()["structure"] == {"web": 1}
 
 
 def test_logs_merge_container_output_and_follow_streams_it(app, alice, docker_platform):
-    created = alice.create_app("docklogs")
-    try:
-        alice.post("/v2/apps/docklogs/builds", {"image": "pier-test/web:one"})
-        response = alice.client.get("/v2/apps/docklogs/logs?follow=true", headers=alice.headers(), buffered=False)
-        chunks = iter(response.response)
-        history = next(chunks).decode()
-        assert "docklogs[docklogs-v2-cmd-0]: listening on 8080" in history
-        assert "release v2 deployed" in history
-        get(Endpoints(app.config["PIER"].redis_url).read("docklogs")["cmd"][0], "/followed")
-        seen = ""
-        for _ in range(60):
-            seen += next(chunks).decode()
-            if "request /followed" in seen:
-                break
-        response.close()
-        assert "docklogs[docklogs-v2-cmd-0]: request /followed" in seen
-    finally:
-        remove_app_containers(docker_platform, created["uuid"])
+    alice.create_app("docklogs")
+    alice.post("/v2/apps/docklogs/builds", {"image": "pier-test/web:one"})
+    response = alice.client.get("/v2/apps/docklogs/logs?follow=true", headers=alice.headers(), buffered=False)
+    chunks = iter(response.response)
+    history = next(chunks).decode()
+    assert "docklogs[docklogs-v2-cmd-0]: listening on 8080" in history
+    assert "release v2 deployed" in history
+    get(Endpoints(app.config["PIER"].redis_url).read("docklogs")["cmd"][0], "/followed")
+    seen = ""
+    for _ in range(60):
+        seen += next(chunks).decode()
+        if "request /followed" in seen:
+            break
+    response.close()
+    assert "docklogs[docklogs-v2-cmd-0]: request /followed" in seen
 
 
 def test_a_container_failing_its_liveness_probe_is_restarted(app, alice, docker_platform):
     from workers.runners.liveness import check_all
-    created = alice.create_app("docklive")
-    try:
-        alice.post("/v2/apps/docklive/builds", {"image": "pier-test/web:one"})
-        patient = {"httpGet": {"path": "/missing", "port": 8080}, "failureThreshold": 1, "initialDelaySeconds": 3600}
-        alice.post("/v2/apps/docklive/config", {"healthcheck": {"cmd": {"livenessProbe": patient}}})
-        with app.app_context():
-            assert check_all() == [] and check_all() == [], "judged before its initialDelaySeconds"
-        probe = {"httpGet": {"path": "/missing", "port": 8080}, "failureThreshold": 2}
-        assert alice.post("/v2/apps/docklive/config",
-                          {"healthcheck": {"cmd": {"livenessProbe": probe}}}).status_code == 201
-        started = docker_platform.containers.get("docklive-v4-cmd-0").attrs["State"]["StartedAt"]
-        with app.app_context():
-            assert check_all() == []
-            assert check_all() == ["docklive-v4-cmd-0"]
-        assert docker_platform.containers.get("docklive-v4-cmd-0").attrs["State"]["StartedAt"] != started
-        assert "liveness probe failed 2 times in a row" in alice.get("/v2/apps/docklive/logs").get_data(as_text=True)
-        healthy = {"httpGet": {"path": "/", "port": 8080}, "failureThreshold": 1}
-        alice.post("/v2/apps/docklive/config", {"healthcheck": {"cmd": {"livenessProbe": healthy}}})
-        with app.app_context():
-            assert check_all() == []
-    finally:
-        remove_app_containers(docker_platform, created["uuid"])
+    alice.create_app("docklive")
+    alice.post("/v2/apps/docklive/builds", {"image": "pier-test/web:one"})
+    patient = {"httpGet": {"path": "/missing", "port": 8080}, "failureThreshold": 1, "initialDelaySeconds": 3600}
+    alice.post("/v2/apps/docklive/config", {"healthcheck": {"cmd": {"livenessProbe": patient}}})
+    with app.app_context():
+        assert check_all() == [] and check_all() == [], "judged before its initialDelaySeconds"
+    probe = {"httpGet": {"path": "/missing", "port": 8080}, "failureThreshold": 2}
+    assert alice.post("/v2/apps/docklive/config",
+                      {"healthcheck": {"cmd": {"livenessProbe": probe}}}).status_code == 201
+    started = docker_platform.containers.get("docklive-v4-cmd-0").attrs["State"]["StartedAt"]
+    with app.app_context():
+        assert check_all() == []
+        assert check_all() == ["docklive-v4-cmd-0"]
+    assert docker_platform.containers.get("docklive-v4-cmd-0").attrs["State"]["StartedAt"] != started
+    assert "liveness probe failed 2 times in a row" in alice.get("/v2/apps/docklive/logs").get_data(as_text=True)
+    healthy = {"httpGet": {"path": "/", "port": 8080}, "failureThreshold": 1}
+    alice.post("/v2/apps/docklive/config", {"healthcheck": {"cmd": {"livenessProbe": healthy}}})
+    with app.app_context():
+        assert check_all() == []
