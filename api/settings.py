@@ -46,6 +46,23 @@ class Settings:
     router_tls_listen: str = "443"
     router_runtime: str = "var/router"
     router_trusted_proxies: tuple = ()
+    controller_url: str = "http://127.0.0.1:8000"
+    builder_listen: str = "2222"
+    builder_host_key: str = "var/builder/ssh_host_ed25519_key"
+    git_root: str = "var/git"
+    push_lock_timeout: int = 3600
+    build_timeout: int = 900
+    build_memory: str = "2G"
+    registry: str = "127.0.0.1:5000"
+    stack_image: str = "pier/stack:bookworm"
+    storage: str = "filesystem"
+    storage_path: str = "var/storage"
+    s3_endpoint: str = ""
+    s3_region: str = "us-east-1"
+    s3_bucket: str = "pier"
+    s3_access_key: str = field(default="", repr=False)
+    s3_secret_key: str = field(default="", repr=False)
+    s3_path_style: bool = False
 
     # (environment variable, field, parser); documented in the README's settings table.
     ENVIRONMENT = (
@@ -69,6 +86,23 @@ class Settings:
         ("PIER_ROUTER_TLS_LISTEN", "router_tls_listen", str),
         ("PIER_ROUTER_RUNTIME", "router_runtime", str),
         ("PIER_ROUTER_TRUSTED_PROXIES", "router_trusted_proxies", _names),
+        ("PIER_CONTROLLER_URL", "controller_url", str),
+        ("PIER_BUILDER_LISTEN", "builder_listen", str),
+        ("PIER_BUILDER_HOST_KEY", "builder_host_key", str),
+        ("PIER_GIT_ROOT", "git_root", str),
+        ("PIER_PUSH_LOCK_TIMEOUT", "push_lock_timeout", int),
+        ("PIER_BUILD_TIMEOUT", "build_timeout", int),
+        ("PIER_BUILD_MEMORY", "build_memory", str),
+        ("PIER_REGISTRY", "registry", str),
+        ("PIER_STACK_IMAGE", "stack_image", str),
+        ("PIER_STORAGE", "storage", str),
+        ("PIER_STORAGE_PATH", "storage_path", str),
+        ("PIER_S3_ENDPOINT", "s3_endpoint", str),
+        ("PIER_S3_REGION", "s3_region", str),
+        ("PIER_S3_BUCKET", "s3_bucket", str),
+        ("PIER_S3_ACCESS_KEY", "s3_access_key", str),
+        ("PIER_S3_SECRET_KEY", "s3_secret_key", str),
+        ("PIER_S3_PATH_STYLE", "s3_path_style", _bool),
     )
 
     @classmethod
@@ -102,6 +136,14 @@ class Settings:
                 raise SettingsError(f"{variable} must be a positive number of seconds")
         if not (math.isfinite(self.drain_seconds) and self.drain_seconds >= 0) or self.stop_grace_seconds < 0:
             raise SettingsError("PIER_DRAIN_SECONDS and PIER_STOP_GRACE_SECONDS cannot be negative")
+        if self.storage not in ("filesystem", "s3"):
+            raise SettingsError("PIER_STORAGE must be filesystem or s3")
+        if self.storage == "s3" and not self.s3_bucket:
+            raise SettingsError("PIER_S3_BUCKET is needed when PIER_STORAGE is s3")
+        for variable, name in (("PIER_PUSH_LOCK_TIMEOUT", "push_lock_timeout"),
+                               ("PIER_BUILD_TIMEOUT", "build_timeout")):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{variable} must be at least 1 second")
         for variable, name in (("PIER_LOG_LINES", "log_lines"), ("PIER_MAX_BODY_BYTES", "max_body_bytes"),
                                ("PIER_JOB_TIME_LIMIT", "job_time_limit")):
             if getattr(self, name) < 1:
