@@ -7,6 +7,7 @@ PYTHON   ?= python3
 .PHONY: run test setup packages services venv migrate lint clean-venv
 
 run: setup
+	$(WITH_ENV) python -m sshd.hostkey
 	$(WITH_ENV) honcho start -f Procfile
 
 test: setup

@@ -32,7 +32,7 @@ def make_celery(flask_app):
         broker_transport_options={"visibility_timeout": settings.job_time_limit + VISIBILITY_MARGIN},
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
-        include=["workers.tasks.operations", "workers.tasks.reconcile"],
+        include=["workers.tasks.operations", "workers.tasks.reconcile", "workers.tasks.build"],
         beat_schedule={
             "reconcile": {"task": "reconcile.apps", "schedule": RECONCILE_SECONDS,
                           "options": {"expires": RECONCILE_SECONDS}},

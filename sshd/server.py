@@ -1,0 +1,55 @@
+"""The builder's SSH daemon: `python -m sshd.server` (the Procfile's `builder`)."""
+import sys
+from types import SimpleNamespace
+
+from twisted.conch.ssh import factory, userauth
+from twisted.cred import portal
+from twisted.internet import endpoints, reactor
+from twisted.python import log
+
+from api.settings import Settings
+from sshd import hostkey
+from sshd.auth import KeyChecker, Realm
+from sshd.controller import Controller
+from sshd.locks import PushLocks
+from sshd.session import PushSession
+
+
+class PublicKeyOnly(userauth.SSHUserAuthServer):
+    """No passwords, no keyboard-interactive: keys only."""
+
+    supportedAuthentications = [b"publickey"]
+
+
+def make_factory(settings):
+    host_key = hostkey.load_or_create(settings.builder_host_key)
+    controller = Controller(settings)
+    PushSession.services = SimpleNamespace(settings=settings, controller=controller,
+                                           locks=PushLocks(settings.redis_url, settings.push_lock_timeout))
+    ssh = factory.SSHFactory()
+    ssh.portal = portal.Portal(Realm(), [KeyChecker(controller)])
+    ssh.publicKeys = {host_key.sshType(): host_key.public()}
+    ssh.privateKeys = {host_key.sshType(): host_key}
+    ssh.services = {**ssh.services, b"ssh-userauth": PublicKeyOnly}
+    return ssh, host_key
+
+
+def listen_description(listen):
+    host, _, port = listen.rpartition(":")
+    return f"tcp:{port}:interface={host}" if host else f"tcp:{port}"
+
+
+def main():
+    settings = Settings.from_env()
+    ssh, host_key = make_factory(settings)
+    log.startLogging(sys.stdout)
+    endpoint = endpoints.serverFromString(reactor, listen_description(settings.builder_listen))
+    endpoint.listen(ssh).addCallback(
+        lambda port: print(f"builder listening on {settings.builder_listen}, host key "
+                           f"{hostkey.fingerprint(host_key)}", flush=True))
+    reactor.suggestThreadPoolSize(20)
+    reactor.run()
+
+
+if __name__ == "__main__":
+    main()

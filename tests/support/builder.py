@@ -1,0 +1,119 @@
+"""The builder under test: a live controller (the test Flask app over HTTP), the real sshd as a process,
+and users pushing with the real OpenSSH client and git."""
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class LiveController:
+    """The Flask app served over real HTTP from a thread of the test process."""
+
+    def __init__(self, flask_app):
+        self.server = make_server("127.0.0.1", 0, flask_app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+
+
+def wait_for_port(port, process, seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the builder exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"the builder did not listen on {port} within {seconds} s")
+
+
+def start_builder(settings, controller_url, workdir, port):
+    """`python -m sshd.server` with the test settings; returns the process."""
+    env = dict(os.environ, PIER_SECRET_KEY=settings.secret_key, PIER_BUILDER_KEY=settings.builder_key,
+               REDIS_URL=settings.redis_url, DATABASE_URL=settings.database_url,
+               PIER_CONTROLLER_URL=controller_url, PIER_BUILDER_LISTEN=f"127.0.0.1:{port}",
+               PIER_BUILDER_HOST_KEY=str(workdir / "host_key"), PIER_GIT_ROOT=str(workdir / "git"),
+               PIER_STORAGE_PATH=settings.storage_path, PIER_DOMAIN=settings.domain,
+               PIER_BUILD_TIMEOUT=str(settings.build_timeout), PIER_SYNC_TIMEOUT=str(settings.sync_timeout),
+               PIER_PUSH_LOCK_TIMEOUT=str(settings.push_lock_timeout), PYTHONPATH=str(ROOT))
+    log = open(workdir / "builder.log", "ab")
+    process = subprocess.Popen([sys.executable, "-m", "sshd.server"], cwd=ROOT, env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
+    wait_for_port(port, process)
+    return process
+
+
+class Pusher:
+    """A user's SSH key and git working copies pushing to the builder."""
+
+    def __init__(self, home, port):
+        self.home, self.port = Path(home), port
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.key = self.home / "id_ed25519"
+        if not self.key.exists():
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "pier-test", "-f", str(self.key)],
+                           check=True)
+
+    @property
+    def public_key(self):
+        return (self.home / "id_ed25519.pub").read_text().strip()
+
+    def env(self):
+        ssh = (f"ssh -i {self.key} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no "
+               f"-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes")
+        return dict(os.environ, GIT_SSH_COMMAND=ssh, GIT_AUTHOR_NAME="Pier Test", GIT_AUTHOR_EMAIL="t@example.com",
+                    GIT_COMMITTER_NAME="Pier Test", GIT_COMMITTER_EMAIL="t@example.com", HOME=str(self.home))
+
+    def remote(self, app):
+        return f"ssh://git@127.0.0.1:{self.port}/{app}.git"
+
+    def repo(self, name, files):
+        """A git working copy with `files` ({path: text}) committed on main."""
+        path = self.home / name
+        path.mkdir(parents=True, exist_ok=True)
+        self.git(path, "init", "-q", "-b", "main")
+        return self.commit(path, files)
+
+    def commit(self, path, files, message="change"):
+        for name, text in files.items():
+            (path / name).parent.mkdir(parents=True, exist_ok=True)
+            (path / name).write_text(text)
+        self.git(path, "add", "-A")
+        self.git(path, "commit", "-q", "--allow-empty", "-m", message)
+        return path
+
+    def git(self, path, *args, check=True):
+        return subprocess.run(["git", *args], cwd=path, env=self.env(), check=check, capture_output=True, text=True)
+
+    def push(self, path, app, refspec="main", background=False):
+        command = ["git", "push", self.remote(app), refspec]
+        if background:
+            return subprocess.Popen(command, cwd=path, env=self.env(), stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True)
+        done = subprocess.run(command, cwd=path, env=self.env(), capture_output=True, text=True, timeout=900)
+        return done.returncode, done.stdout + done.stderr
+
+    def ssh(self, command):
+        done = subprocess.run(["ssh", "-i", str(self.key), "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no",
+                               "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes",
+                               "-p", str(self.port), "git@127.0.0.1", command],
+                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        return done.returncode, done.stdout + done.stderr

@@ -1,0 +1,125 @@
+"""A build job: fetch the pushed source, build an image (Dockerfile or buildpack), push it to the registry.
+
+The builder (sshd) waits on the build's channel and, when the build succeeded, asks the controller to
+release it through `hooks/build`: builds never touch releases themselves.
+"""
+import gzip
+import logging
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import docker
+from docker.errors import DockerException
+
+from api.extensions import db
+from api.models import App
+from api.services import releases
+from workers import safe_tar
+from workers.build import BuildFailed, buildpack, dockerfile, procfile, registry
+from workers.build.keys import cache_key, slug_key, source_key
+from workers.build.stream import Publisher
+from workers.storage import NotFound, StorageError, store_for
+
+log = logging.getLogger("pier.builds")
+
+
+def run(settings, build_id, app_id, sha, buildpack_url="", disable_cache=False):
+    publish = Publisher(settings.redis_url, build_id)
+    started = time.monotonic()
+    try:
+        result = _build(settings, publish, app_id, sha, buildpack_url, disable_cache, started)
+    except BuildFailed as exc:
+        publish.done(False, error=str(exc))
+        return
+    except Exception as exc:  # the user gets a short reason; the trace goes to the worker log
+        log.exception("build %s of %s failed", build_id, app_id)
+        publish.done(False, error=f"Internal error in the build ({type(exc).__name__}); build {build_id}")
+        return
+    publish.step(f"Build finished in {time.monotonic() - started:.1f}s")
+    publish.done(True, **result)
+
+
+def _config_values(app_id):
+    app = db.session.execute(db.select(App).where(App.id == app_id)).scalar_one()
+    values = dict(releases.latest_good(app).config.values)
+    db.session.rollback()  # nothing to write: do not hold a transaction through a long build
+    return values
+
+
+def _build(settings, publish, app_id, sha, buildpack_url, disable_cache, started):
+    deadline = started + settings.build_timeout
+    store = store_for(settings)
+    try:
+        client = docker.from_env(timeout=120)
+    except DockerException as exc:
+        raise BuildFailed(f"The Docker engine cannot be reached: {exc}") from None
+    try:
+        return _build_with(settings, publish, store, client, app_id, sha, buildpack_url, disable_cache, deadline)
+    finally:
+        client.close()
+
+
+def _build_with(settings, publish, store, client, app_id, sha, buildpack_url, disable_cache, deadline):
+    repository, tag = registry.reference(settings, app_id, sha)
+    with tempfile.TemporaryDirectory(prefix="pier-build-") as scratch:
+        workdir = Path(scratch)
+        source = workdir / "source"
+        try:
+            store.get_file(source_key(app_id, sha), workdir / "source.tar.gz")
+            safe_tar.extract(workdir / "source.tar.gz", source)
+        except StorageError as exc:
+            raise BuildFailed(f"The pushed source could not be fetched: {exc}") from None
+        except safe_tar.UnsafeArchive as exc:
+            raise BuildFailed(f"The pushed source was refused: {exc}") from None
+        try:
+            types = procfile.read(source)
+        except ValueError as exc:
+            raise BuildFailed(str(exc)) from None
+        if (source / "Dockerfile").is_file():
+            dockerfile.build(client, source, f"{repository}:{tag}", settings, publish, deadline,
+                             nocache=disable_cache)
+            kind = "true"
+        else:
+            types = _buildpack(settings, publish, store, client, app_id, sha, workdir, source, deadline,
+                               buildpack_url, disable_cache, types, repository, tag)
+            kind = ""
+        registry.push(client, repository, tag, publish)
+    return {"image": f"{repository}:{tag}", "procfile": types, "dockerfile": kind}
+
+
+def _buildpack(settings, publish, store, client, app_id, sha, workdir, source, deadline, buildpack_url,
+               disable_cache, types, repository, tag):
+    cache_file = None
+    if not disable_cache:
+        try:
+            store.get_file(cache_key(app_id), workdir / "cache.in.tar.gz")
+            cache_file = _gunzip(workdir / "cache.in.tar.gz", workdir / "cache.in.tar")
+        except NotFound:
+            cache_file = None
+    slug, cache, defaults = buildpack.compile_slug(
+        client, source, settings, publish, deadline, workdir, cache_file=cache_file,
+        config=_config_values(app_id), buildpack_url=buildpack_url)
+    merged = dict(defaults, **types)  # the Procfile wins over the buildpack's defaults
+    if not merged:
+        raise BuildFailed("No process types: add a Procfile with a web process, e.g. `web: python3 server.py`")
+    publish.step("Compressing slug")
+    store.put_file(slug_key(app_id, sha), _gzip(slug, workdir / "slug.tgz"))
+    store.put_file(cache_key(app_id), _gzip(cache, workdir / "cache.out.tar.gz"))
+    publish.detail(f"slug {(workdir / 'slug.tgz').stat().st_size / 2**20:.1f} MiB")
+    buildpack.runtime_image(client, settings, slug, repository, tag,
+                            {"io.pier.app": app_id, "io.pier.sha": sha})
+    return merged
+
+
+def _gzip(source, target):
+    with open(source, "rb") as data, gzip.open(target, "wb", compresslevel=1) as out:
+        shutil.copyfileobj(data, out, 1024 * 1024)
+    return target
+
+
+def _gunzip(source, target):
+    with gzip.open(source, "rb") as data, open(target, "wb") as out:
+        shutil.copyfileobj(data, out, 1024 * 1024)
+    return target
