@@ -12,6 +12,11 @@ def path_for(git_root, app):
     return Path(git_root).resolve() / f"{app}.git"
 
 
+def has_commits(git_root, app):
+    repo = path_for(git_root, app)
+    return (repo / "packed-refs").exists() or any((repo / "refs" / "heads").glob("*"))
+
+
 def hook_text():
     # Only our own interpreter and source paths go in here, never anything a user sent.
     python, root = shlex.quote(sys.executable), shlex.quote(str(PACKAGE_ROOT))

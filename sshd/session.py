@@ -102,9 +102,9 @@ class PushSession:
 
     def _start(self, verb, app):
         settings = self.services.settings
+        if verb == commands.CLONE and not repos.has_commits(settings.git_root, app):
+            return self._refuse(f"App {app} has no pushes yet: push with git push pier main first.")
         repo = repos.ensure(settings.git_root, app)
-        if verb == commands.CLONE and not (repo / "refs" / "heads").exists():
-            return self._refuse(f"App {app} has no pushes yet.")
         environment = dict(os.environ, PIER_PUSH_USER=self.identity.username, PIER_PUSH_APP=app,
                            PIER_PUSH_KEY=self.identity.fingerprint)
         pending = self.protocol.transport

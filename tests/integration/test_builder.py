@@ -70,3 +70,134 @@ def test_a_dockerfile_app_is_built_released_and_served_and_a_second_push_changes
     assert releases[0]["summary"].startswith("alice deployed ")
     build = alice.get("/v2/apps/pushed/builds").get_json()["results"][0]
     assert build["image"].startswith("127.0.0.1:5000/pushed:git-")
+
+
+def releases_of(caller, app_id):
+    return [r["version"] for r in caller.get(f"/v2/apps/{app_id}/releases").get_json()["results"]]
+
+
+def test_an_unknown_key_is_told_to_run_keys_add(builder, alice, tmp_path):
+    alice.create_app("nokey")
+    stranger = Pusher(tmp_path / "stranger", builder)
+    repo = stranger.repo("nokey", web_app("x"))
+    code, output = stranger.push(repo, "nokey")
+    assert code == 128
+    assert "is not known to Pier" in output and "pier keys:add" in output
+
+
+def test_a_user_without_access_is_told_so(builder, alice, bob, tmp_path):
+    alice.create_app("private")
+    intruder = Pusher(tmp_path / "bob", builder)
+    assert bob.post("/v2/keys", {"id": "bob", "public": intruder.public_key}).status_code == 201
+    code, output = intruder.push(intruder.repo("private", web_app("x")), "private")
+    assert code == 128
+    assert "user bob has no access to app private" in output
+    code, output = intruder.push(intruder.repo("missing", web_app("x")), "no-such-app")
+    assert code == 128 and "user bob has no access to app no-such-app" in output
+
+
+def test_only_git_commands_on_app_repositories_are_served(pusher):
+    for command in ("ls /", "git-receive-pack '../../etc.git'", "git-receive-pack 'a/b.git'", "bash -i"):
+        code, output = pusher.ssh(command)
+        assert code == 128, (command, output)
+        assert "only serves git push and git clone" in output or "not a Pier repository" in output
+
+
+def test_a_push_to_another_branch_is_refused(alice, pusher):
+    alice.create_app("branchy")
+    repo = pusher.repo("branchy", web_app("x"))
+    code, output = pusher.push(repo, "branchy", refspec="main:feature")
+    assert code != 0
+    assert "Pier deploys pushes to main or master only; refs/heads/feature" in output
+    assert releases_of(alice, "branchy") == [1]
+
+
+def test_a_bad_dockerfile_fails_the_push_and_the_running_release_keeps_serving(app, alice, pusher):
+    alice.create_app("sturdy")
+    repo = pusher.repo("sturdy", web_app("good"))
+    assert pusher.push(repo, "sturdy")[0] == 0
+    pusher.commit(repo, {"Dockerfile": WEB_FILES["Dockerfile"] + "BOGUS nonsense\n", "default.txt": "bad"})
+    code, output = pusher.push(repo, "sturdy")
+    assert code != 0
+    assert "unknown instruction: bogus" in output.lower()
+    assert "Build failed" in output
+    assert releases_of(alice, "sturdy") == [2, 1]
+    assert served(app, "sturdy") == "good"
+    # the rejected push did not move the branch: the same commit fixed pushes fine
+    pusher.commit(repo, {"Dockerfile": WEB_FILES["Dockerfile"]})
+    assert pusher.push(repo, "sturdy")[0] == 0
+    assert served(app, "sturdy") == "bad"
+
+
+def wait_until(check, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def slow_app(message, seconds=8):
+    # the message in the RUN line defeats Docker's build cache, so every build takes `seconds`
+    dockerfile = WEB_FILES["Dockerfile"].replace("EXPOSE", f"RUN echo {message} && sleep {seconds}\nEXPOSE")
+    return web_app(message, Dockerfile=dockerfile)
+
+
+def test_a_second_concurrent_push_is_refused_and_the_first_completes(app, alice, pusher):
+    alice.create_app("busy")
+    lock = redis_client(app)
+    repo = pusher.repo("busy", slow_app(f"busy-{time.time()}"))
+    first = pusher.push(repo, "busy", background=True)
+    assert wait_until(lambda: lock.exists("pier:push-lock:busy"))
+    other = pusher.repo("busy-other", web_app("other"))
+    code, output = pusher.push(other, "busy", refspec="main")
+    assert code == 128
+    assert "Another git push is ongoing" in output
+    output, _ = first.communicate(timeout=600)
+    assert first.returncode == 0, output
+    assert not lock.exists("pier:push-lock:busy")
+
+
+def test_pushes_to_two_apps_run_in_parallel(app, alice, pusher):
+    for name in ("twin-a", "twin-b"):
+        alice.create_app(name)
+    stamp = time.time()
+    started = time.monotonic()
+    pushes = [pusher.push(pusher.repo(name, slow_app(f"{name}-{stamp}", seconds=6)), name, background=True)
+              for name in ("twin-a", "twin-b")]
+    for push in pushes:
+        output, _ = push.communicate(timeout=600)
+        assert push.returncode == 0, output
+    assert served(app, "twin-a").startswith("twin-a") and served(app, "twin-b").startswith("twin-b")
+    # each build sleeps 6 s: serialized they would take 12 s or more
+    assert time.monotonic() - started < 12 + 10
+
+
+def test_a_client_that_goes_away_frees_the_app_for_the_next_push(app, alice, pusher):
+    alice.create_app("leaver")
+    lock = redis_client(app)
+    repo = pusher.repo("leaver", slow_app(f"leaver-{time.time()}", seconds=30))
+    push = pusher.push(repo, "leaver", background=True)
+    assert wait_until(lambda: lock.exists("pier:push-lock:leaver"))
+    push.kill()
+    push.communicate()
+    assert wait_until(lambda: not lock.exists("pier:push-lock:leaver"), seconds=30)
+    code, output = pusher.push(pusher.repo("leaver-2", web_app("after")), "leaver", refspec="+main")
+    assert code == 0, output
+    assert served(app, "leaver") == "after"
+
+
+def test_an_authorized_user_can_clone_what_was_pushed(alice, pusher):
+    alice.create_app("cloned")
+    code, output = pusher.ssh("git-upload-pack '/cloned.git'")
+    assert code == 128 and "has no pushes yet" in output
+    assert pusher.push(pusher.repo("cloned", web_app("cloned body")), "cloned")[0] == 0
+    done = pusher.git(pusher.home, "clone", "-q", pusher.remote("cloned"), "copy")
+    assert done.returncode == 0, done.stderr
+    assert (pusher.home / "copy" / "default.txt").read_text() == "cloned body"
+
+
+def redis_client(app):
+    import redis
+    return redis.Redis.from_url(app.config["PIER"].redis_url)
