@@ -8,7 +8,14 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from werkzeug.serving import make_server
+
+from api.extensions import db
+from api.models import App
+from tests.support.docker_apps import build_images, get, remove_app_containers
+from tests.support.recording_scheduler import settings_changed
+from workers.endpoints import Endpoints
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -117,3 +124,38 @@ class Pusher:
                                "-p", str(self.port), "git@127.0.0.1", command],
                               capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
         return done.returncode, done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def builder(app, worker, tmp_path_factory):
+    """The platform with its builder: (ssh port, settings)."""
+    client = build_images()
+    workdir = tmp_path_factory.mktemp("builder")
+    with settings_changed(app, scheduler="docker", deploy_timeout=60.0, drain_seconds=0.0, stop_grace_seconds=2,
+                          storage_path=str(workdir / "storage"), build_timeout=600, sync_timeout=120.0):
+        controller = LiveController(app)
+        port = free_port()
+        process = start_builder(app.config["PIER"], controller.url, workdir, port)
+        yield port
+        process.terminate()
+        process.wait(timeout=10)
+        controller.stop()
+    with app.app_context():
+        for app_uuid in db.session.execute(db.select(App.uuid)).scalars():
+            remove_app_containers(client, str(app_uuid))
+        db.session.remove()
+
+
+@pytest.fixture
+def pusher(builder, alice, tmp_path):
+    """alice, with her SSH key added, pushing from tmp_path."""
+    user = Pusher(tmp_path / "alice", builder)
+    assert alice.post("/v2/keys", {"id": "laptop", "public": user.public_key}).status_code == 201
+    return user
+
+
+def served(app, app_id, path="/"):
+    """What the app's one routable container answers (web for Procfile apps, cmd for plain images)."""
+    endpoints = Endpoints(app.config["PIER"].redis_url).read(app_id)
+    [endpoint] = endpoints.get("web") or endpoints["cmd"]
+    return get(endpoint, path)
