@@ -4,7 +4,7 @@
 #   scripts/platform.sh secrets    writes var/pier.env once (secret key, builder key, DB password)
 #   scripts/platform.sh services   starts PostgreSQL, Redis, the Docker engine and the registry
 #   scripts/platform.sh database   creates the role and databases named in var/pier.env
-#   scripts/platform.sh images     builds Pier's base image locally when it is missing
+#   scripts/platform.sh images     builds Pier's base and stack images locally when missing or stale
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -87,10 +87,38 @@ YML
 
 images() {
   # Pier's base image: Debian bookworm with Python 3, made locally (no image is pulled from a hub).
-  docker image inspect pier/base:bookworm >/dev/null 2>&1 && return 0
-  echo "building pier/base:bookworm with mmdebstrap (about a minute, once)"
-  mmdebstrap --quiet --variant=minbase --include=ca-certificates,python3 bookworm - http://deb.debian.org/debian |
-    docker import --change 'CMD ["/bin/bash"]' - pier/base:bookworm >/dev/null
+  if ! docker image inspect pier/base:bookworm >/dev/null 2>&1; then
+    echo "building pier/base:bookworm with mmdebstrap (about a minute, once)"
+    mmdebstrap --quiet --variant=minbase --include=ca-certificates,python3 bookworm - http://deb.debian.org/debian |
+      docker import --change 'CMD ["/bin/bash"]' - pier/base:bookworm >/dev/null
+  fi
+  # The stack image buildpack apps are built and run on, from a copy of stack/ plus the host's locally trusted
+  # CAs (Debian keeps them in /usr/local/share/ca-certificates), so builds behind a TLS-inspecting proxy still
+  # reach PyPI and git hosts. Its label holds a hash of that context and of the base image: editing a buildpack,
+  # adding a CA or rebuilding the base rebuilds the stack.
+  local context="$var/build/stack" log="$var/log/stack-build.log" hash built old
+  rm -rf "$context"
+  mkdir -p "$context"
+  cp -a "$top/stack/." "$context/"
+  if [ -d /usr/local/share/ca-certificates ]; then
+    find /usr/local/share/ca-certificates -type f -name '*.crt' -exec cp {} "$context/local-ca/" \;
+  fi
+  hash=$( { docker image inspect -f '{{.Id}}' pier/base:bookworm
+            cd "$context"
+            find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+            find . -type f -perm -u+x | LC_ALL=C sort; } | sha256sum | cut -c1-32)
+  built=$(docker image inspect -f '{{index .Config.Labels "io.pier.stack-hash"}}' pier/stack:bookworm \
+            2>/dev/null || true)
+  [ "$built" = "$hash" ] && return 0
+  old=$(docker image inspect -f '{{.Id}}' pier/stack:bookworm 2>/dev/null || true)
+  echo "building pier/stack:bookworm from stack/ (a minute or two the first time; log: $log)"
+  if ! docker build --label "io.pier.stack-hash=$hash" -t pier/stack:bookworm "$context" >"$log" 2>&1; then
+    tail -n 20 "$log" >&2
+    echo "building pier/stack:bookworm failed; the whole log is $log" >&2
+    return 1
+  fi
+  # The replaced stack is ours to drop; it stays while app images still build on it.
+  [ -n "$old" ] && docker image rm "$old" >/dev/null 2>&1 || true
 }
 
 services() {
