@@ -5,6 +5,7 @@ from pathlib import Path
 
 from tests.support.builder import Pusher, builder, pusher, served  # noqa: F401 - fixtures
 from tests.support.docker_apps import APPS
+from tests.support.recording_scheduler import settings_changed
 
 WEB_FILES = {name: (Path(APPS) / "web" / name).read_text() for name in ("Dockerfile", "server.py")}
 
@@ -162,3 +163,13 @@ def test_an_authorized_user_can_clone_what_was_pushed(alice, pusher):
 def redis_client(app):
     import redis
     return redis.Redis.from_url(app.config["PIER"].redis_url)
+
+
+def test_a_build_over_the_time_limit_fails_clearly(app, alice, pusher):
+    alice.create_app("slowpoke")
+    repo = pusher.repo("slowpoke", slow_app(f"slowpoke-{time.time()}", seconds=60))
+    with settings_changed(app, build_timeout=5):
+        code, output = pusher.push(repo, "slowpoke")
+    assert code != 0
+    assert "Build took longer than PIER_BUILD_TIMEOUT (5 s)" in output
+    assert releases_of(alice, "slowpoke") == [1]

@@ -2,6 +2,7 @@
 import time
 
 import requests
+import urllib3
 from docker.errors import APIError, DockerException
 
 from workers.build import BuildFailed
@@ -23,7 +24,8 @@ def build(client, context, tag, settings, publish, deadline, nocache=False, buil
                 raise BuildFailed(f"Build took longer than PIER_BUILD_TIMEOUT ({settings.build_timeout} s)")
             if publish.cancelled():
                 raise BuildFailed("Build cancelled: the git push client went away")
-    except requests.exceptions.ReadTimeout:
+    except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError,
+            urllib3.exceptions.ReadTimeoutError):
         raise BuildFailed(f"Build took longer than PIER_BUILD_TIMEOUT ({settings.build_timeout} s)") from None
     except APIError as exc:
         raise BuildFailed(f"docker build failed: {exc.explanation or exc}") from None
