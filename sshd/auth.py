@@ -56,11 +56,20 @@ class KeyChecker:
         return Identity(found, *owner)
 
 
+class WideSession(session.SSHSession):
+    """A session channel with a wider window than conch's 128 KiB, so a push is not held up by window
+    adjustments on every few packets."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["localWindow"] = kwargs.get("localWindow") or 4 * 1024 * 1024
+        super().__init__(*args, **kwargs)
+
+
 class PushUser(avatar.ConchUser):
     def __init__(self, identity):
         super().__init__()
         self.identity = identity
-        self.channelLookup[b"session"] = session.SSHSession
+        self.channelLookup[b"session"] = WideSession
 
 
 @implementer(portal.IRealm)
