@@ -69,19 +69,17 @@ start_docker() {
 start_registry() {
   curl -fsS -o /dev/null http://127.0.0.1:5000/v2/ 2>/dev/null && return 0
   mkdir -p "$var/registry/data"
-  cat > "$var/registry/config.yml" <<YML
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: $var/registry/data
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:5000
-YML
-  nohup docker-registry serve "$var/registry/config.yml" >"$var/log/registry.log" 2>&1 &
+  # shellcheck disable=SC1090 - operators put PIER_STORAGE and PIER_S3_* settings in var/pier.env
+  [ -f "$envfile" ] && { set -a; . "$envfile"; set +a; }
+  if [ "${PIER_STORAGE:-filesystem}" = s3 ]; then  # distribution does not create its bucket
+    PYTHONPATH="$top" "$top/.venv/bin/python" -c 'import sys; from workers.storage.s3 import S3Store
+S3Store(*sys.argv[1:6], path_style=True).ensure_bucket()' "${PIER_S3_BUCKET:-pier}" "${PIER_S3_ENDPOINT:-}" \
+      "${PIER_S3_REGION:-us-east-1}" "${PIER_S3_ACCESS_KEY:-}" "${PIER_S3_SECRET_KEY:-}"
+  fi
+  (umask 077; "$top/scripts/registry-config" 127.0.0.1:5000 "$var/registry/data" > "$var/registry/config.yml")
+  # distribution's S3 driver panics on AWS_CA_BUNDLE (its HTTP transport cannot take one); Go reads the
+  # same CAs from SSL_CERT_FILE and the system store.
+  nohup env -u AWS_CA_BUNDLE docker-registry serve "$var/registry/config.yml" >"$var/log/registry.log" 2>&1 &
   wait_for "The registry" 15 curl -fsS -o /dev/null http://127.0.0.1:5000/v2/
 }
 

@@ -2,48 +2,16 @@
 both stores must keep so that a runner never notices which one it was given."""
 import hashlib
 import os
-import socket
-import subprocess
-import sys
-import time
 import traceback
 import urllib.request
 import uuid
 
 import pytest
 
+from tests.support.s3 import free_port, s3_endpoint  # noqa: F401 - fixture
 from workers.storage import FilesystemStore, NotFound, S3Store, StorageError
 
 SECRET = "pier-test-secret-0f1e2d3c4b5a69788796a5b4c3d2e1f0"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint(tmp_path_factory):
-    port = free_port()
-    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "w+b")
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=log, stderr=subprocess.STDOUT)
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(endpoint, timeout=1).close()
-            break
-        except OSError:
-            log.seek(0)
-            assert server.poll() is None, f"moto_server exited: {log.read().decode(errors='replace')}"
-            assert time.monotonic() < deadline, "moto_server did not answer within 30 seconds"
-            time.sleep(0.1)
-    yield endpoint
-    server.terminate()
-    server.wait(timeout=10)
-    log.close()
 
 
 def s3_store(endpoint, **options):
