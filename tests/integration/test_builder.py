@@ -173,3 +173,13 @@ def test_a_build_over_the_time_limit_fails_clearly(app, alice, pusher):
     assert code != 0
     assert "Build took longer than PIER_BUILD_TIMEOUT (5 s)" in output
     assert releases_of(alice, "slowpoke") == [1]
+
+
+def test_config_reaches_docker_build_as_build_args_when_the_app_opts_in(app, alice, pusher):
+    alice.create_app("argued")
+    values = {"DEIS_DOCKER_BUILD_ARGS_ENABLED": "1", "GREETING": "built with args"}
+    assert alice.post("/v2/apps/argued/config", {"values": values}).status_code == 201
+    dockerfile = WEB_FILES["Dockerfile"].replace("EXPOSE", "ARG GREETING\nRUN echo \"$GREETING\" > /app/default.txt\nEXPOSE")
+    code, output = pusher.push(pusher.repo("argued", web_app("unused", Dockerfile=dockerfile)), "argued")
+    assert code == 0, output
+    assert served(app, "argued") == "built with args"

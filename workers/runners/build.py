@@ -78,8 +78,11 @@ def _build_with(settings, publish, store, client, app_id, sha, buildpack_url, di
         except ValueError as exc:
             raise BuildFailed(str(exc)) from None
         if (source / "Dockerfile").is_file():
+            values = _config_values(app_id)
+            # As Deis did: config reaches `docker build` as build args only when the app opts in.
+            buildargs = values if values.get("DEIS_DOCKER_BUILD_ARGS_ENABLED") in ("1", "true", "True") else {}
             dockerfile.build(client, source, f"{repository}:{tag}", settings, publish, deadline,
-                             nocache=disable_cache)
+                             nocache=disable_cache, buildargs={k: str(v) for k, v in buildargs.items()})
             kind = "true"
         else:
             types = _buildpack(settings, publish, store, client, app_id, sha, workdir, source, deadline,
