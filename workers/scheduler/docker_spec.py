@@ -74,6 +74,8 @@ def container_spec(spec, process_type, index, port):
         "network": NETWORK,
         "restart_policy": {"Name": "unless-stopped"},
         "stop_signal": "SIGTERM",
+        # docker-init as PID 1: the app gets SIGTERM's default action (PID 1 would ignore it) and zombies are reaped
+        "init": True,
         "detach": True,
         **memory_limits(spec["memory"].get(process_type)),
         **cpu_limits(spec["cpu"].get(process_type)),
@@ -89,6 +91,7 @@ def run_spec(spec, command, port):
                    f"{LABEL}.release": f"v{spec['version']}", f"{LABEL}.type": "run"},
         "network": NETWORK,
         "detach": True,
+        "init": True,
         **memory_limits(spec["memory"].get("run") or spec["memory"].get("web")),
     }
 
