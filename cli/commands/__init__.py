@@ -1,0 +1,1 @@
+"""One module per topic; importing a module registers its commands with the `pier` group."""
