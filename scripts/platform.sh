@@ -138,7 +138,7 @@ DO \$\$ BEGIN
   END IF;
 END \$\$;
 SQL
-  for db in pier pier_test pier_bench; do
+  for db in pier pier_test pier_bench pier_e2e; do
     runuser -u postgres -- psql -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 ||
       runuser -u postgres -- createdb -O pier "$db"
   done

@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 
+import docker
 import pytest
 from werkzeug.serving import make_server
 
@@ -147,11 +148,16 @@ def builder(app, worker, tmp_path_factory):
 
 
 @pytest.fixture
-def pusher(builder, alice, tmp_path):
-    """alice, with her SSH key added, pushing from tmp_path."""
+def pusher(app, builder, alice, tmp_path):
+    """alice, with her SSH key added, pushing from tmp_path; the test's app containers go afterwards."""
     user = Pusher(tmp_path / "alice", builder)
     assert alice.post("/v2/keys", {"id": "laptop", "public": user.public_key}).status_code == 201
-    return user
+    yield user
+    client = docker.from_env()
+    with app.app_context():
+        for app_uuid in db.session.execute(db.select(App.uuid)).scalars():
+            remove_app_containers(client, str(app_uuid))
+        db.session.remove()
 
 
 def served(app, app_id, path="/"):

@@ -85,8 +85,11 @@ class DockerScheduler(Scheduler):
         wanted = specs.container_spec(spec, process_type, index, port)
         try:
             existing = self.client.containers.get(wanted["name"])
-            if existing.status == "running":
+            same = (existing.labels.get(_label("app-uuid")) == spec["app_uuid"]
+                    and existing.attrs["Config"].get("Image") == spec["image"])
+            if existing.status == "running" and same:
                 return existing
+            # stopped, or a leftover of an earlier app that had this name: it must not stand in for ours
             existing.remove(force=True)
         except NotFound:
             pass
