@@ -48,7 +48,7 @@ class Platform:
             PIER_ROUTER_TLS_LISTEN=f"127.0.0.1:{self.https_port}", PIER_ROUTER_RUNTIME=self.router_runtime,
             PIER_BUILDER_LISTEN=f"127.0.0.1:{self.ssh_port}", PIER_BUILDER_HOST_KEY=str(self.workdir / "host_key"),
             PIER_GIT_ROOT=str(self.workdir / "git"), PIER_STORAGE_PATH=str(self.workdir / "storage"),
-            PIER_CONTROLLER_URL=self.url, PIER_DOMAIN="e2e.localhost", PIER_DEPLOY_TIMEOUT="60",
+            PIER_CONTROLLER_URL=self.url, PIER_DOMAIN="e2e.localhost", PIER_DEPLOY_TIMEOUT="20",
             PIER_DRAIN_SECONDS="0.5", PIER_STOP_GRACE_SECONDS="3", PIER_BUILDER_PORT=str(self.ssh_port))
         self.process = None
 
@@ -102,3 +102,12 @@ class Platform:
                               capture_output=True, text=True)
         body, _, status = done.stdout.rpartition("\n")
         return int(status or 0), body
+
+    def certificate(self, host):
+        """The subject and names of the certificate the router presents for `host` (by SNI)."""
+        done = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{self.https_port}", "-servername", host],
+                              input="", capture_output=True, text=True, timeout=20)
+        pem = done.stdout[done.stdout.find("-----BEGIN"):done.stdout.find("-----END CERTIFICATE-----") + 25]
+        shown = subprocess.run(["openssl", "x509", "-noout", "-subject", "-ext", "subjectAltName"], input=pem,
+                               capture_output=True, text=True)
+        return shown.stdout
