@@ -3,6 +3,7 @@ import http.client
 import logging
 import os
 import signal
+import stat
 import subprocess
 import time
 
@@ -42,6 +43,21 @@ class RouterConfigError(Exception):
     """nginx refused a rendered configuration; the last good one keeps serving."""
 
 
+def unreachable_by_workers(runtime):
+    """The first folder on the way to `runtime` that nginx's workers cannot pass through, or None. Started as
+    root, nginx runs its workers as nobody; they write request bodies over 16k and large responses under
+    <runtime>, and answer 500 to those requests when a folder above it is private (mode 0700)."""
+    if os.geteuid() != 0:
+        return None
+    folder = os.path.abspath(runtime)
+    while True:
+        if not os.stat(folder).st_mode & stat.S_IXOTH:
+            return folder
+        if folder == os.path.dirname(folder):
+            return None
+        folder = os.path.dirname(folder)
+
+
 class Nginx:
     def __init__(self, runtime, listen):
         self.runtime = runtime
@@ -50,6 +66,10 @@ class Nginx:
         self.conf = os.path.join(runtime, "nginx.conf")
         for folder in ("", "client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
             os.makedirs(os.path.join(runtime, folder), exist_ok=True)
+        private = unreachable_by_workers(runtime)
+        if private:
+            raise RouterConfigError(f"nginx's workers (user nobody) cannot reach {runtime} through {private}: "
+                                    "make that folder searchable (chmod o+x) or set PIER_ROUTER_RUNTIME elsewhere")
 
     def current(self):
         try:

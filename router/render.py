@@ -6,6 +6,8 @@ import re
 
 import jinja2
 
+from router import proxy
+
 APP = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
 HOST = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
 CERTIFICATE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -34,6 +36,10 @@ def _checked(route):
             raise UnsafeRoute(f"endpoint {endpoint!r} of {route['app']}")
     for address in route.get("whitelist", []):
         _network(address, route["app"])
+    try:
+        proxy.checked(route.get("proxy", {}), route["app"])
+    except ValueError as exc:
+        raise UnsafeRoute(str(exc)) from None
     return route
 
 
@@ -58,20 +64,23 @@ def _groups(route):
 
 
 def render(routes, listen="80", tls_listen="443", runtime="/var/lib/pier/router", body_size="1m",
-           read_timeout=60, trusted_proxies=()):
+           read_timeout=60, connect_timeout=5, trusted_proxies=()):
     """routes: [{"app", "hosts": [...], "endpoints": ["ip:port"], "maintenance": bool, "whitelist": [...],
-    "https_enforced": bool, "certificates": {host: certificate name}}], routable apps only.
+    "https_enforced": bool, "certificates": {host: certificate name}, "proxy": {"body_size": "10m",
+    "read_timeout": seconds, "connect_timeout": seconds}}], routable apps only; `proxy` (parsed by
+    router.proxy) overrides the platform defaults given here for one app.
     `trusted_proxies`: addresses whose X-Forwarded-For names the real client. Certificate files are
     expected at <runtime>/certs/<name>.crt and .key, the default (self-signed) one as default.crt.
     The same routes always give the same text, so a reload happens only when something changed."""
     ordered = sorted((_checked(r) for r in routes), key=lambda r: r["app"])
     ordered = [dict(r, groups=_groups(r), endpoints=sorted(set(r["endpoints"])),
                     whitelist=[_network(a, r["app"]) for a in r.get("whitelist", [])],
-                    https_enforced=bool(r.get("https_enforced"))) for r in ordered]
+                    https_enforced=bool(r.get("https_enforced")), proxy=r.get("proxy", {})) for r in ordered]
     proxies = [_network(p, "PIER_ROUTER_TRUSTED_PROXIES") for p in trusted_proxies]
     text = _templates.get_template("nginx.conf.j2").render(
         routes=ordered, listen=listen, tls_listen=tls_listen, runtime=runtime, body_size=body_size,
-        read_timeout=read_timeout, trusted_proxies=proxies, generation=GENERATION_PLACEHOLDER)
+        read_timeout=read_timeout, connect_timeout=connect_timeout, trusted_proxies=proxies,
+        generation=GENERATION_PLACEHOLDER)
     return text.replace(GENERATION_PLACEHOLDER, hashlib.sha256(text.encode()).hexdigest()[:16])
 
 

@@ -1,6 +1,7 @@
 """Desired routes, read from the controller's database and the scheduler's published endpoints."""
 from api.extensions import db
-from api.models import TLS, App, AppSettings, Certificate, Domain
+from api.models import TLS, App, AppSettings, Certificate, Config, Domain, Release
+from router import proxy
 
 ROUTABLE_TYPES = ("web", "cmd")
 
@@ -9,6 +10,17 @@ def _latest(model):
     """The newest row of a one-row-per-change model, per app."""
     return {row.app_uuid: row for row in db.session.execute(
         db.select(model).distinct(model.app_uuid).order_by(model.app_uuid, model.created.desc())).scalars()}
+
+
+def proxy_values():
+    """{app uuid: {PIER_PROXY_* key: value}} from the config in force: that of the newest release that did
+    not fail, as `GET /v2/apps/{app}/config` shows it. Only those keys leave the database."""
+    keys = list(proxy.KEYS)
+    rows = db.session.execute(
+        db.select(Release.app_uuid, *(Config.values[key].astext for key in keys))
+        .join(Config, Release.config_uuid == Config.uuid).where(Release.failed.is_(False))
+        .distinct(Release.app_uuid).order_by(Release.app_uuid, Release.version.desc()))
+    return {app_uuid: {k: v for k, v in zip(keys, values) if v is not None} for app_uuid, *values in rows}
 
 
 def certificate_files():
@@ -20,8 +32,9 @@ def certificate_files():
 
 
 def desired_routes(platform_domain, endpoints):
-    """endpoints: {app id: {process type: ["ip:port"]}}. Apps with routable=false are left out."""
-    latest_settings, latest_tls = _latest(AppSettings), _latest(TLS)
+    """endpoints: {app id: {process type: ["ip:port"]}}. Apps with routable=false are left out. A route's
+    `problems` name the config values it could not use (their defaults apply)."""
+    latest_settings, latest_tls, configured = _latest(AppSettings), _latest(TLS), proxy_values()
     hosts, certificates = {}, {}
     rows = db.session.execute(db.select(Domain.app_uuid, Domain.domain, Certificate.name)
                               .outerjoin(Certificate, Domain.certificate_id == Certificate.id))
@@ -36,6 +49,7 @@ def desired_routes(platform_domain, endpoints):
             continue
         served = endpoints.get(app_id, {})
         tls = latest_tls.get(app_uuid)
+        tuning, problems = proxy.proxy_settings(configured.get(app_uuid, {}))
         routes.append({
             "app": app_id,
             "hosts": [f"{app_id}.{platform_domain}" if h == app_id else h for h in hosts.get(app_uuid, [])],
@@ -44,5 +58,7 @@ def desired_routes(platform_domain, endpoints):
             "endpoints": [e for t in ROUTABLE_TYPES for e in served.get(t, [])],
             "maintenance": bool(settings and settings.maintenance),
             "whitelist": list(settings.whitelist) if settings else [],
+            "proxy": tuning,
+            "problems": [f"{app_id}: {problem}" for problem in problems],
         })
     return routes

@@ -22,6 +22,15 @@ from workers.endpoints import CHANNEL, Endpoints
 
 log = logging.getLogger("pier.router")
 RECHECK_SECONDS = 1.0
+_reported = set()  # problems already logged, so that a bad config value is logged once, not every second
+
+
+def report(problems):
+    """Logs each problem the first time it is seen (again after it went away and came back)."""
+    for problem in sorted(set(problems) - _reported):
+        log.warning("%s", problem)
+    _reported.clear()
+    _reported.update(problems)
 
 
 def sync_once(flask_app, nginx):
@@ -32,11 +41,23 @@ def sync_once(flask_app, nginx):
         routes = desired_routes(settings.domain, Endpoints(settings.redis_url).read_all())
         certificates = certificate_files()
         db.session.remove()
+    report([problem for route in routes for problem in route["problems"]])
     files_changed = write_files(runtime, certificates)
     text = render(routes, listen=settings.router_listen, tls_listen=settings.router_tls_listen, runtime=runtime,
                   body_size=f"{max(1, settings.max_body_bytes // (1024 * 1024))}m",
                   trusted_proxies=settings.router_trusted_proxies)
     return nginx.apply(text, files_changed)
+
+
+def wait_for_changes(pubsub, seconds=RECHECK_SECONDS):
+    """Returns at the next endpoint change (or after `seconds`), having also taken every change queued behind
+    it: one render covers them all, so a burst of deploys costs a few reloads, not one sync per message."""
+    taken = 0
+    if pubsub.get_message(timeout=seconds) is not None:
+        taken = 1
+        while pubsub.get_message(timeout=0) is not None:
+            taken += 1
+    return taken
 
 
 def main():
@@ -54,7 +75,7 @@ def main():
                     log.info("nginx reloaded with new routes")
             except RouterConfigError as exc:
                 log.error("%s; the last good configuration keeps serving", exc)
-            pubsub.get_message(timeout=RECHECK_SECONDS)
+            wait_for_changes(pubsub)
     finally:
         nginx.stop()
 

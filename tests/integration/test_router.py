@@ -1,6 +1,9 @@
 """The router with the real nginx in front of real app containers."""
+import os
+import shutil
 import socket
 import ssl
+import tempfile
 import urllib.error
 import urllib.request
 
@@ -23,17 +26,20 @@ def free_port():
 
 
 @pytest.fixture
-def router(app, worker, tmp_path):
+def router(app, worker):
     client = build_images()
     port, tls_port = free_port(), free_port()
+    runtime = tempfile.mkdtemp(prefix="pier-router-test-")  # not under pytest's private (0700) tmp_path
+    os.chmod(runtime, 0o711)
     with settings_changed(app, scheduler="docker", deploy_timeout=30.0, drain_seconds=0.0, stop_grace_seconds=2,
                           router_listen=f"127.0.0.1:{port}", router_tls_listen=f"127.0.0.1:{tls_port}",
-                          router_runtime=str(tmp_path)):
-        nginx = Nginx(str(tmp_path), f"127.0.0.1:{port}")
+                          router_runtime=runtime):
+        nginx = Nginx(runtime, f"127.0.0.1:{port}")
         try:
             yield client, nginx, port, tls_port
         finally:
             nginx.stop()
+            shutil.rmtree(runtime, ignore_errors=True)
 
 
 def fetch(port, host, path="/", headers=None):
@@ -132,6 +138,7 @@ def test_tls_serves_attached_certificates_by_sni_and_enforces_https(app, alice, 
         name, reply = served_certificate(tls_port, "secure.localhost")
         assert name == DEFAULT_NAME and reply.endswith("one")
         assert negotiated_protocol(tls_port, "www.secure.example") == "h2"
+        assert negotiated_protocol(tls_port, "secure.localhost") == "h2", "no h2 with the default certificate"
         assert fetch(port, "secure.localhost") == (200, "one")
         alice.post("/v2/apps/secure/tls", {"https_enforced": True})
         sync_once(app, nginx)
