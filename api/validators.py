@@ -4,6 +4,8 @@ import re
 
 import idna
 
+from router import proxy
+
 APP_ID = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
 PROCESS_TYPE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 CONFIG_KEY = re.compile(r"^[a-z_]+[a-z0-9_]*$", re.IGNORECASE)
@@ -58,6 +60,11 @@ def config_value(key, value):
         raise ValueError(f"{key} must be a whole number.")
     if key == "HEALTHCHECK_URL" and not text.startswith("/"):
         raise ValueError("HEALTHCHECK_URL must be a path starting with /.")
+    if key in proxy.KEYS:  # these reach the router's nginx configuration
+        try:
+            proxy.PARSERS[proxy.KEYS[key]](text)
+        except ValueError as exc:
+            raise ValueError(f"{key} {exc}.") from None
     return text
 
 

@@ -201,3 +201,16 @@ def test_username_refuses(value):
 def test_a_trailing_newline_is_not_a_valid_name(check, value):
     with pytest.raises(ValueError):
         check(value)
+
+
+@pytest.mark.parametrize("key, value", [("PIER_PROXY_BODY_SIZE", "10m"), ("PIER_PROXY_READ_TIMEOUT", "300"),
+                                        ("PIER_PROXY_CONNECT_TIMEOUT", "5s")])
+def test_proxy_settings_that_nginx_can_take(key, value):
+    assert validators.config_value(key, value) == value
+
+
+@pytest.mark.parametrize("key, value", [("PIER_PROXY_BODY_SIZE", "10m; evil"), ("PIER_PROXY_BODY_SIZE", "2g"),
+                                        ("PIER_PROXY_READ_TIMEOUT", "0"), ("PIER_PROXY_CONNECT_TIMEOUT", "90")])
+def test_proxy_settings_nginx_cannot_take_are_refused_at_the_edge(key, value):
+    with pytest.raises(ValueError, match=key):
+        validators.config_value(key, value)
