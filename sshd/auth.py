@@ -23,8 +23,9 @@ def fingerprint_of(blob):
 class Identity:
     """Who a verified key belongs to: `username` is None for a key no user has added."""
 
-    def __init__(self, fingerprint, username=None, apps=()):
+    def __init__(self, fingerprint, username=None, apps=(), problem=None):
         self.fingerprint, self.username, self.apps = fingerprint, username, frozenset(apps)
+        self.problem = problem  # why the key could not be looked up, told to the client at its first command
 
 
 @implementer(checkers.ICredentialsChecker)
@@ -50,7 +51,7 @@ class KeyChecker:
         try:
             owner = self.controller.user_for_key(found)
         except ControllerError as exc:
-            raise UnauthorizedLogin(str(exc)) from None
+            return Identity(found, problem=str(exc))
         if owner is None:
             return Identity(found)
         return Identity(found, *owner)

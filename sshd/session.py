@@ -85,6 +85,9 @@ class PushSession:
     # -- the steps -----------------------------------------------------------------------------
     def _authorize(self, app):
         identity = self.identity
+        if identity.problem:
+            raise commands.Refused(f"Pier's builder could not check your key: {identity.problem}. Try again "
+                                   "in a moment; tell your operator if it persists.")
         if identity.username is None:
             raise commands.Refused(
                 f"Your SSH key ({identity.fingerprint}) is not known to Pier. Add it with "

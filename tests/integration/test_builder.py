@@ -3,7 +3,7 @@ on the Docker scheduler."""
 import time
 from pathlib import Path
 
-from tests.support.builder import Pusher, builder, pusher, served  # noqa: F401 - fixtures
+from tests.support.builder import Pusher, builder, free_port, pusher, served, start_builder  # noqa: F401
 from tests.support.docker_apps import APPS
 from tests.support.recording_scheduler import settings_changed
 
@@ -139,7 +139,7 @@ def test_pushes_to_two_apps_run_in_parallel(app, alice, pusher):
 def test_a_client_that_goes_away_frees_the_app_for_the_next_push(app, alice, pusher):
     alice.create_app("leaver")
     lock = redis_client(app)
-    repo = pusher.repo("leaver", slow_app(f"leaver-{time.time()}", seconds=30))
+    repo = pusher.repo("leaver", slow_app(f"leaver-{time.time()}", seconds=15))
     push = pusher.push(repo, "leaver", background=True)
     assert wait_until(lambda: lock.exists("pier:push-lock:leaver"))
     push.kill()
@@ -183,3 +183,27 @@ def test_config_reaches_docker_build_as_build_args_when_the_app_opts_in(app, ali
     code, output = pusher.push(pusher.repo("argued", web_app("unused", Dockerfile=dockerfile)), "argued")
     assert code == 0, output
     assert served(app, "argued") == "built with args"
+
+
+def test_a_push_with_a_link_out_of_the_tree_is_refused(alice, pusher):
+    alice.create_app("linky")
+    repo = pusher.repo("linky", web_app("x"))
+    (repo / "passwd").symlink_to("/etc/passwd")
+    pusher.commit(repo, {})
+    code, output = pusher.push(repo, "linky")
+    assert code != 0
+    assert "The pushed source was refused" in output and "passwd" in output
+    assert releases_of(alice, "linky") == [1]
+
+
+def test_a_controller_that_cannot_be_reached_is_named_not_a_bare_permission_denied(app, tmp_path):
+    port = free_port()
+    process = start_builder(app.config["PIER"], "http://127.0.0.1:9", tmp_path, port)
+    try:
+        user = Pusher(tmp_path / "someone", port)
+        code, output = user.push(user.repo("x", web_app("x")), "someapp")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert code == 128
+    assert "could not check your key" in output and "http://127.0.0.1:9" in output
