@@ -109,7 +109,10 @@ class PushSession:
             return self._refuse(f"App {app} has no pushes yet: push with git push pier main first.")
         repo = repos.ensure(settings.git_root, app)
         environment = dict(os.environ, PIER_PUSH_USER=self.identity.username, PIER_PUSH_APP=app,
-                           PIER_PUSH_KEY=self.identity.fingerprint)
+                           PIER_PUSH_KEY=self.identity.fingerprint,
+                           # the hook runs inside the repository: relative folders must not move with it
+                           PIER_STORAGE_PATH=os.path.abspath(settings.storage_path),
+                           PIER_GIT_ROOT=os.path.abspath(settings.git_root))
         pending = self.protocol.transport
         # setsid: git and its hook get their own process group, so a client that leaves stops them all.
         self.process = reactor.spawnProcess(self.protocol, "/usr/bin/setsid", ["setsid", verb, str(repo)],

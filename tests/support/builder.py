@@ -54,16 +54,17 @@ def wait_for_port(port, process, seconds=30):
 
 
 def start_builder(settings, controller_url, workdir, port):
-    """`python -m sshd.server` with the test settings; returns the process."""
+    """`python -m sshd.server` with the test settings; returns the process. It runs in `workdir` with its
+    folders given relative to it, as `make run` gives `var/...`, so hooks must not depend on their cwd."""
     env = dict(os.environ, PIER_SECRET_KEY=settings.secret_key, PIER_BUILDER_KEY=settings.builder_key,
                REDIS_URL=settings.redis_url, DATABASE_URL=settings.database_url,
                PIER_CONTROLLER_URL=controller_url, PIER_BUILDER_LISTEN=f"127.0.0.1:{port}",
-               PIER_BUILDER_HOST_KEY=str(workdir / "host_key"), PIER_GIT_ROOT=str(workdir / "git"),
-               PIER_STORAGE_PATH=settings.storage_path, PIER_DOMAIN=settings.domain,
+               PIER_BUILDER_HOST_KEY="host_key", PIER_GIT_ROOT="git",
+               PIER_STORAGE_PATH=os.path.relpath(settings.storage_path, workdir), PIER_DOMAIN=settings.domain,
                PIER_BUILD_TIMEOUT=str(settings.build_timeout), PIER_SYNC_TIMEOUT=str(settings.sync_timeout),
                PIER_PUSH_LOCK_TIMEOUT=str(settings.push_lock_timeout), PYTHONPATH=str(ROOT))
     log = open(workdir / "builder.log", "ab")
-    process = subprocess.Popen([sys.executable, "-m", "sshd.server"], cwd=ROOT, env=env, stdout=log,
+    process = subprocess.Popen([sys.executable, "-m", "sshd.server"], cwd=workdir, env=env, stdout=log,
                                stderr=subprocess.STDOUT)
     wait_for_port(port, process)
     return process
