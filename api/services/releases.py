@@ -132,6 +132,9 @@ def rollback(app, user, version=None):
         raise ValidationError(f"Release v{target_version} does not exist.")
     if target.failed:
         raise ValidationError("Cannot roll back to failed release.")
+    if target.build is None and current.build is not None:
+        # it would leave the app a release with nothing to run while the old containers kept serving
+        raise ValidationError(f"Cannot roll back to v{target_version}: it predates the app's first build.")
     return create(app, user, target.config, target.build, f"{user.username} rolled back to v{target_version}")
 
 

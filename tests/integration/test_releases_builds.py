@@ -247,3 +247,13 @@ def test_build_without_procfile_is_refused_when_configured(app, hello, worker):
         assert "Procfile" in response.get_json()["detail"]
         assert len(release_list(hello, "hello")) == 2
         assert len(recorder.calls("deploy")) == 1
+
+
+@built
+def test_rollback_to_a_release_from_before_the_first_build_is_refused(hello):
+    hello.post("/v2/apps/hello/config", {"values": {"EARLY": "1"}})
+    deploy_image(hello, "hello", image="example/web:v1")
+    response = hello.post("/v2/apps/hello/releases/rollback", {"version": 2})
+    assert response.status_code == 400
+    assert "Cannot roll back to v2: it predates the app's first build." in str(response.get_json())
+    assert latest_release(hello, "hello")["version"] == 3
