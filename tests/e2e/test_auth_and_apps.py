@@ -2,6 +2,7 @@
 import json
 
 from tests.e2e.users import PASSWORD, User, web_app
+from tests.support.waiting import wait_for
 
 
 def test_the_first_user_is_admin_and_only_admins_register_others(platform, ada, tmp_path):
@@ -70,7 +71,7 @@ def test_a_collaborator_can_push_and_a_stranger_cannot(ada, bob):
     assert "bob" in ada.ok("perms:list", "-a", "shared")
     code, output = bob.git_push(bob_repo)
     assert code == 0, output
-    assert bob.platform.get("shared") == (200, "pushed by bob")
+    assert wait_for(lambda: bob.platform.get("shared") == (200, "pushed by bob"))
     ada.ok("perms:delete", "bob", "-a", "shared")
     bob.fails("perms:create", "--admin", "bob")
     ada.ok("perms:create", "--admin", "bob")

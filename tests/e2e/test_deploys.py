@@ -7,47 +7,41 @@ from pathlib import Path
 
 from tests.e2e.users import web_app
 from tests.support.docker_apps import build_images
+from tests.support.waiting import wait_for
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def wait_for(check, seconds=60):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.3)
-    return False
+def example(user, name, app):
+    """A copy of examples/<name> committed in a git repository, with the app created from inside it."""
+    repo = user.home / name
+    shutil.copytree(EXAMPLES / name, repo)
+    user.git(repo, "init", "-q", "-b", "main")
+    user.commit(repo, {})
+    user.ok("create", app, cwd=repo)
+    return repo
 
 
 def test_the_dockerfile_example_deploys_and_a_second_push_changes_it(platform, ada):
-    repo = ada.home / "dockerfile-example"
-    shutil.copytree(EXAMPLES / "dockerfile-app", repo)
-    ada.git(repo, "init", "-q", "-b", "main")
-    ada.commit(repo, {})
-    ada.ok("create", "hello-docker", cwd=repo)
+    repo = example(ada, "dockerfile-app", "hello-docker")
     code, output = ada.git_push(repo)
     assert code == 0, output
     assert "Done, hello-docker:v2 deployed to Pier" in output
-    assert platform.get("hello-docker") == (200, "Hello from a Dockerfile app on Pier\n")
+    assert wait_for(lambda: platform.get("hello-docker") == (200, "Hello from a Dockerfile app on Pier\n"))
     server = (repo / "server.py").read_text().replace("'Hello'", "'Howdy'")
     ada.commit(repo, {"server.py": server})
     assert ada.git_push(repo)[0] == 0
-    assert platform.get("hello-docker") == (200, "Howdy from a Dockerfile app on Pier\n")
+    assert wait_for(lambda: platform.get("hello-docker") == (200, "Howdy from a Dockerfile app on Pier\n"))
 
 
 def test_the_python_example_deploys_with_the_buildpack(platform, ada):
-    repo = ada.home / "python-example"
-    shutil.copytree(EXAMPLES / "python-app", repo)
-    ada.git(repo, "init", "-q", "-b", "main")
-    ada.commit(repo, {})
-    ada.ok("create", "hello-python", cwd=repo)
+    repo = example(ada, "python-app", "hello-python")
     code, output = ada.git_push(repo)
     assert code == 0, output
     assert "Python app detected" in output
-    assert platform.get("hello-python") == (200, "Hello from a Python app on Pier\n")
+    assert wait_for(lambda: platform.get("hello-python") == (200, "Hello from a Python app on Pier\n"))
     ada.ok("config:set", "GREETING=Bonjour", cwd=repo)
-    assert platform.get("hello-python") == (200, "Bonjour from a Python app on Pier\n")
+    assert wait_for(lambda: platform.get("hello-python") == (200, "Bonjour from a Python app on Pier\n"))
 
 
 def test_bad_pushes_fail_and_the_running_release_keeps_serving(platform, ada):
@@ -63,7 +57,7 @@ def test_bad_pushes_fail_and_the_running_release_keeps_serving(platform, ada):
     ada.ok("config:set", "BUILDPACK_URL=https://127.0.0.1:9/missing.git", cwd=repo)
     code, output = ada.git_push(repo)
     assert code != 0 and "Could not fetch buildpack https://127.0.0.1:9/missing.git" in output
-    assert platform.get("sturdy") == (200, "sturdy v1")
+    assert wait_for(lambda: platform.get("sturdy") == (200, "sturdy v1"))
 
 
 def test_a_concurrent_push_is_refused(platform, ada):
@@ -84,14 +78,25 @@ def test_pull_an_image_and_a_missing_one(platform, ada):
     build_images()
     ada.ok("apps:create", "pulled", "--no-remote")
     out = ada.ok("pull", "pier-test/web:one", "-a", "pulled")
-    assert platform.get("pulled") == (200, "one")
+    assert wait_for(lambda: platform.get("pulled") == (200, "one"))
     out = ada.fails("pull", "127.0.0.1:5000/pier-test/missing:nope", "-a", "pulled")
     assert "not found or not pullable" in out
-    assert platform.get("pulled") == (200, "one")
+    assert wait_for(lambda: platform.get("pulled") == (200, "one"))
 
 
 CONFIG_VALUES = {"SPACED": "a value with  spaces", "NULLISH": "null", "UNICODE": "héllo wörld ✓",
                  "EQUALS": "a=b=c"}
+
+
+def app_env(platform, app):
+    """The environment the app's serving container reports at /env (empty while none answers)."""
+    status, body = platform.get(app, "/env")
+    return json.loads(body) if status == 200 else {}
+
+
+def seen_by(platform, app, values):
+    seen = app_env(platform, app)
+    return all(seen.get(k) == v for k, v in values.items())
 
 
 def test_config_set_unset_pull_push_and_what_the_app_sees(platform, ada, tmp_path):
@@ -101,18 +106,17 @@ def test_config_set_unset_pull_push_and_what_the_app_sees(platform, ada, tmp_pat
            "-a", "configured")
     listed = json.loads(ada.pier("config:list", "-a", "configured", "--json")[1])
     assert {k: listed[k] for k in CONFIG_VALUES} == CONFIG_VALUES and listed["MULTI"] == "line one\nline two"
-    seen = json.loads(platform.get("configured", "/env")[1])
-    assert {k: seen[k] for k in CONFIG_VALUES} == CONFIG_VALUES and seen["MULTI"] == "line one\nline two"
+    expected = dict(CONFIG_VALUES, MULTI="line one\nline two")
+    assert wait_for(lambda: seen_by(platform, "configured", expected))
     ada.ok("config:unset", "SPACED", "-a", "configured")
-    assert "SPACED" not in json.loads(platform.get("configured", "/env")[1])
+    assert wait_for(lambda: "EQUALS" in (seen := app_env(platform, "configured")) and "SPACED" not in seen)
     workdir = tmp_path / "dotenv"
     workdir.mkdir()
     ada.ok("config:pull", "-a", "configured", cwd=workdir)
     assert "UNICODE" in (workdir / ".env").read_text()
     (workdir / ".env").write_bytes(b"FROM_FILE=crlf value\r\nANOTHER=two\r\n")
     ada.ok("config:push", "-a", "configured", cwd=workdir)
-    seen = json.loads(platform.get("configured", "/env")[1])
-    assert seen["FROM_FILE"] == "crlf value" and seen["ANOTHER"] == "two"
+    assert wait_for(lambda: seen_by(platform, "configured", {"FROM_FILE": "crlf value", "ANOTHER": "two"}))
     out = ada.ok("run", "-a", "configured", "printenv UNICODE")
     assert "héllo wörld ✓" in out
 
@@ -133,7 +137,7 @@ def test_scale_restart_releases_rollback_and_logs(platform, ada):
     assert ada.git_push(repo)[0] == 0
     ada.commit(repo, {"default.txt": "release two"})
     assert ada.git_push(repo)[0] == 0
-    assert platform.get("scaled") == (200, "release two")
+    assert wait_for(lambda: platform.get("scaled") == (200, "release two"))
     out = ada.ok("ps:scale", "cmd=3", cwd=repo)
     assert "done" in out
     assert len([p for p in json.loads(ada.pier("ps:list", "--json", cwd=repo)[1]) if p["type"] == "cmd"]) == 3

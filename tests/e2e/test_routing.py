@@ -1,19 +1,10 @@
 """Domains, certificates, TLS, whitelists, maintenance, routing, limits and healthchecks through the router."""
 import json
-import time
 
 import docker
 
+from tests.support.waiting import wait_for
 from tests.unit.test_certificates import self_signed
-
-
-def wait_for(check, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.3)
-    return False
 
 
 def deployed(ada, name):
@@ -44,7 +35,7 @@ def test_certificates_are_served_over_tls_and_bad_ones_refused(platform, ada, tm
     ada.ok("certs:add", "shop", str(tmp_path / "cert.pem"), str(tmp_path / "key.pem"))
     ada.ok("certs:attach", "shop", host)
     assert wait_for(lambda: host in platform.certificate(host))
-    assert platform.get(None, host=host, https=True) == (200, "two")
+    assert wait_for(lambda: platform.get(None, host=host, https=True) == (200, "two"))
     ada.ok("tls:enable", "-a", "secure")
     assert wait_for(lambda: platform.get(None, host=host)[0] == 301)
     ada.ok("tls:disable", "-a", "secure")
@@ -88,9 +79,9 @@ def test_limits_and_healthchecks_reach_the_running_containers(platform, ada):
     ada.ok("healthchecks:set", "readiness", "httpGet", "8080", "--path", "/", "-a", "limited")
     listed = json.loads(ada.pier("healthchecks:list", "-a", "limited", "--json")[1])
     assert "readiness" in json.dumps(listed)
-    assert platform.get("limited") == (200, "two")
+    assert wait_for(lambda: platform.get("limited") == (200, "two"))
     out = ada.fails("healthchecks:set", "readiness", "httpGet", "8080", "--path", "/missing", "--timeout", "1",
                     "-a", "limited")
     assert "was not ready within" in out
-    assert platform.get("limited") == (200, "two")
+    assert wait_for(lambda: platform.get("limited") == (200, "two"))
     ada.ok("healthchecks:unset", "readiness", "-a", "limited")

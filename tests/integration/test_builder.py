@@ -6,6 +6,7 @@ from pathlib import Path
 from tests.support.builder import Pusher, builder, free_port, pusher, served, start_builder  # noqa: F401
 from tests.support.docker_apps import APPS
 from tests.support.recording_scheduler import settings_changed
+from tests.support.waiting import wait_for
 
 WEB_FILES = {name: (Path(APPS) / "web" / name).read_text() for name in ("Dockerfile", "server.py")}
 
@@ -91,15 +92,6 @@ def test_a_bad_dockerfile_fails_the_push_and_the_running_release_keeps_serving(a
     assert served(app, "sturdy") == "bad"
 
 
-def wait_until(check, seconds=60):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def slow_app(message, seconds=8):
     # the message in the RUN line defeats Docker's build cache, so every build takes `seconds`
     dockerfile = WEB_FILES["Dockerfile"].replace("EXPOSE", f"RUN echo {message} && sleep {seconds}\nEXPOSE")
@@ -111,7 +103,7 @@ def test_a_second_concurrent_push_is_refused_and_the_first_completes(app, alice,
     lock = redis_client(app)
     repo = pusher.repo("busy", slow_app(f"busy-{time.time()}"))
     first = pusher.push(repo, "busy", background=True)
-    assert wait_until(lambda: lock.exists("pier:push-lock:busy"))
+    assert wait_for(lambda: lock.exists("pier:push-lock:busy"))
     other = pusher.repo("busy-other", web_app("other"))
     code, output = pusher.push(other, "busy", refspec="main")
     assert code == 128
@@ -141,10 +133,10 @@ def test_a_client_that_goes_away_frees_the_app_for_the_next_push(app, alice, pus
     lock = redis_client(app)
     repo = pusher.repo("leaver", slow_app(f"leaver-{time.time()}", seconds=15))
     push = pusher.push(repo, "leaver", background=True)
-    assert wait_until(lambda: lock.exists("pier:push-lock:leaver"))
+    assert wait_for(lambda: lock.exists("pier:push-lock:leaver"))
     push.kill()
     push.communicate()
-    assert wait_until(lambda: not lock.exists("pier:push-lock:leaver"), seconds=30)
+    assert wait_for(lambda: not lock.exists("pier:push-lock:leaver"), seconds=30)
     code, output = pusher.push(pusher.repo("leaver-2", web_app("after")), "leaver", refspec="+main")
     assert code == 0, output
     assert served(app, "leaver") == "after"
