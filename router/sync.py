@@ -22,6 +22,7 @@ from workers.endpoints import CHANNEL, Endpoints
 
 log = logging.getLogger("pier.router")
 RECHECK_SECONDS = 1.0
+ALIVE_SECONDS = 5  # how long a silent router still counts as running, for deploys waiting on it
 _reported = set()  # problems already logged, so that a bad config value is logged once, not every second
 
 
@@ -37,8 +38,10 @@ def sync_once(flask_app, nginx):
     """Renders the current routes and applies them; returns True when nginx was (re)loaded."""
     settings = flask_app.config["PIER"]
     runtime = os.path.abspath(settings.router_runtime)
+    endpoints = Endpoints(settings.redis_url)
+    version = endpoints.version()  # read first: the routes below include at least this version's changes
     with flask_app.app_context():
-        routes = desired_routes(settings.domain, Endpoints(settings.redis_url).read_all())
+        routes = desired_routes(settings.domain, endpoints.read_all())
         certificates = certificate_files()
         db.session.remove()
     report([problem for route in routes for problem in route["problems"]])
@@ -46,7 +49,9 @@ def sync_once(flask_app, nginx):
     text = render(routes, listen=settings.router_listen, tls_listen=settings.router_tls_listen, runtime=runtime,
                   body_size=f"{max(1, settings.max_body_bytes // (1024 * 1024))}m",
                   trusted_proxies=settings.router_trusted_proxies)
-    return nginx.apply(text, files_changed)
+    reloaded = nginx.apply(text, files_changed)
+    endpoints.routed(version)
+    return reloaded
 
 
 def wait_for_changes(pubsub, seconds=RECHECK_SECONDS):
@@ -68,8 +73,10 @@ def main():
     pubsub.subscribe(CHANNEL)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so that `finally` stops nginx
     log.info("router listening on %s", settings.router_listen)
+    endpoints = Endpoints(settings.redis_url)
     try:
         while True:
+            endpoints.router_alive(ALIVE_SECONDS)
             try:
                 if sync_once(flask_app, nginx):
                     log.info("nginx reloaded with new routes")

@@ -9,6 +9,9 @@ from contextlib import contextmanager
 
 import pytest
 
+from api.extensions import db
+from api.models import App
+from api.services.releases import latest_good
 from router.apply import Nginx, RouterConfigError
 from router.sync import sync_once
 from tests.integration.test_router import fetch, free_port, router  # noqa: F401
@@ -51,14 +54,26 @@ def post(port, host, size):
         connection.close()
 
 
+def plant_config_value(flask_app, app_id, key, value):
+    """Writes a value the API would refuse straight into the app's current config."""
+    with flask_app.app_context():
+        app_row = db.session.execute(db.select(App).where(App.id == app_id)).scalar_one()
+        config = latest_good(app_row).config
+        config.values = dict(config.values, **{key: value})
+        db.session.commit()
+        db.session.remove()
+
+
 def test_a_body_size_limit_applies_to_its_own_app_only(app, alice, router, registry, router_log):
     _, nginx, port, _ = router
     with Backend("small") as small, Backend("big") as big, Backend("plain") as plain, Backend("typo") as typo:
         for backend in (small, big, plain, typo):
             alice.create_app(backend.name)
             registry(backend.name, backend)
-        for name, size in (("small", "1k"), ("big", "3M"), ("typo", "10m; deny all")):
+        for name, size in (("small", "1k"), ("big", "3M")):
             assert alice.post(f"/v2/apps/{name}/config", {"values": {"PIER_PROXY_BODY_SIZE": size}}).status_code == 201
+        assert alice.post("/v2/apps/typo/config", {"values": {"PIER_PROXY_BODY_SIZE": "10m; deny all"}}).status_code == 400
+        plant_config_value(app, "typo", "PIER_PROXY_BODY_SIZE", "10m; deny all")  # as if stored before the check
         assert sync_once(app, nginx) is True
         two_megabytes = 2 * 1024 * 1024
         assert post(port, "small.localhost", 1000) == (200, "small received 1000 bytes")

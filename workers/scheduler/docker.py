@@ -15,6 +15,7 @@ from workers.scheduler.probes import ready, seconds_running
 log = logging.getLogger("pier.scheduler.docker")
 LOG_TAIL_ON_FAILURE = 20
 START_CONCURRENCY = 8  # containers created at once: the engine overlaps their set-up
+ROUTER_WAIT_SECONDS = 10  # a deploy waits this long at most for the router to route its new containers
 
 
 def _label(name):
@@ -121,7 +122,10 @@ class DockerScheduler(Scheduler):
             self._remove(started)
             raise
         keep = {c.id for c in started}
-        self.endpoints.publish(spec["app"], self._endpoints(started, port))
+        version = self.endpoints.publish(spec["app"], self._endpoints(started, port))
+        if version:
+            # the release is live once the router sends it traffic, not when its containers are ready
+            self.endpoints.wait_routed(version, ROUTER_WAIT_SECONDS)
         old = [c for c in self._containers(app_uuid=spec["app_uuid"])
                if c.id not in keep and c.labels.get(_label("type")) != "run"]
         if old:
