@@ -1,7 +1,11 @@
 """`git push` over real SSH to the builder: builds on a real worker, images in the real registry, deploys
 on the Docker scheduler."""
+import os
+import signal
 import time
 from pathlib import Path
+
+import docker
 
 from tests.support.builder import Pusher, builder, free_port, pusher, served, start_builder  # noqa: F401
 from tests.support.docker_apps import APPS
@@ -128,18 +132,24 @@ def test_pushes_to_two_apps_run_in_parallel(app, alice, pusher):
     assert time.monotonic() - started < 12 + 10
 
 
-def test_a_client_that_goes_away_frees_the_app_for_the_next_push(app, alice, pusher):
+def test_a_client_that_goes_away_frees_the_app_and_cancels_its_build(app, alice, pusher):
     alice.create_app("leaver")
     lock = redis_client(app)
     repo = pusher.repo("leaver", slow_app(f"leaver-{time.time()}", seconds=15))
+    abandoned = pusher.git(repo, "rev-parse", "HEAD").stdout.strip()[:8]
     push = pusher.push(repo, "leaver", background=True)
     assert wait_for(lambda: lock.exists("pier:push-lock:leaver"))
-    push.kill()
+    time.sleep(2)  # into the build's silent 15 s step
+    os.killpg(push.pid, signal.SIGKILL)  # git and its ssh: the connection drops as when a laptop closes
     push.communicate()
+    left = time.monotonic()
     assert wait_for(lambda: not lock.exists("pier:push-lock:leaver"), seconds=30)
     code, output = pusher.push(pusher.repo("leaver-2", web_app("after")), "leaver", refspec="+main")
     assert code == 0, output
     assert served(app, "leaver") == "after"
+    time.sleep(max(0.0, left + 17 - time.monotonic()))  # past the end of the abandoned build's sleep
+    tags = [t for image in docker.from_env().images.list("127.0.0.1:5000/leaver") for t in image.tags]
+    assert f"127.0.0.1:5000/leaver:git-{abandoned}" not in tags, "the abandoned build ran to the end"
 
 
 def test_an_authorized_user_can_clone_what_was_pushed(alice, pusher):

@@ -115,8 +115,9 @@ class Pusher:
     def push(self, path, app, refspec="main", background=False):
         command = ["git", "push", self.remote(app), refspec]
         if background:
+            # its own session, so that a test can kill git together with its ssh child (os.killpg)
             return subprocess.Popen(command, cwd=path, env=self.env(), stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True)
+                                    stderr=subprocess.STDOUT, text=True, start_new_session=True)
         done = subprocess.run(command, cwd=path, env=self.env(), capture_output=True, text=True, timeout=900)
         return done.returncode, done.stdout + done.stderr
 
