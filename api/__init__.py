@@ -2,16 +2,19 @@
 import logging
 import os
 
-from flask import Flask
-
-from api.errors import register_error_handlers
-from api.extensions import db, migrate
 from api.settings import API_VERSION, VERSION, Settings
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
 
 
 def create_app(settings=None):
+    # Imported here, not above: `api.settings` alone is what the builder's git hook needs, and it starts
+    # on every push (Flask, SQLAlchemy and Alembic cost it over a second).
+    from flask import Flask
+
+    from api.errors import register_error_handlers
+    from api.extensions import db, migrate
+
     settings = settings or Settings.from_env()
     app = Flask(__name__, static_folder=None)
     app.config.update(
