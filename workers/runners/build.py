@@ -8,6 +8,7 @@ import logging
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import docker
@@ -49,71 +50,88 @@ def _config_values(app_id):
 
 
 def _build(settings, publish, app_id, sha, buildpack_url, disable_cache, started):
-    deadline = started + settings.build_timeout
-    store = store_for(settings)
     try:
         client = docker.from_env(timeout=120)
     except DockerException as exc:
         raise BuildFailed(f"The Docker engine cannot be reached: {exc}") from None
     try:
-        return _build_with(settings, publish, store, client, app_id, sha, buildpack_url, disable_cache, deadline)
+        with tempfile.TemporaryDirectory(prefix="pier-build-") as scratch:
+            job = Build(settings, publish, store_for(settings), client, app_id, sha, Path(scratch),
+                        started + settings.build_timeout)
+            return job.run(buildpack_url, disable_cache)
     finally:
         client.close()
 
 
-def _build_with(settings, publish, store, client, app_id, sha, buildpack_url, disable_cache, deadline):
-    repository, tag = registry.reference(settings, app_id, sha)
-    with tempfile.TemporaryDirectory(prefix="pier-build-") as scratch:
-        workdir = Path(scratch)
-        source = workdir / "source"
-        try:
-            store.get_file(source_key(app_id, sha), workdir / "source.tar.gz")
-            safe_tar.extract(workdir / "source.tar.gz", source)
-        except StorageError as exc:
-            raise BuildFailed(f"The pushed source could not be fetched: {exc}") from None
-        except safe_tar.UnsafeArchive as exc:
-            raise BuildFailed(f"The pushed source was refused: {exc}") from None
+@dataclass
+class Build:
+    """One build's collaborators and scratch folder, so that its steps need only their own arguments."""
+    settings: object
+    publish: Publisher
+    store: object
+    client: object
+    app_id: str
+    sha: str
+    workdir: Path
+    deadline: float
+
+    def run(self, buildpack_url, disable_cache):
+        repository, tag = registry.reference(self.settings, self.app_id, self.sha)
+        source = self.fetch_source()
         try:
             types = procfile.read(source)
         except ValueError as exc:
             raise BuildFailed(str(exc)) from None
         if (source / "Dockerfile").is_file():
-            values = _config_values(app_id)
-            # As Deis did: config reaches `docker build` as build args only when the app opts in.
-            buildargs = values if values.get("DEIS_DOCKER_BUILD_ARGS_ENABLED") in ("1", "true", "True") else {}
-            dockerfile.build(client, source, f"{repository}:{tag}", settings, publish, deadline,
-                             nocache=disable_cache, buildargs={k: str(v) for k, v in buildargs.items()})
+            self.dockerfile(source, f"{repository}:{tag}", disable_cache)
             kind = "true"
         else:
-            types = _buildpack(settings, publish, store, client, app_id, sha, workdir, source, deadline,
-                               buildpack_url, disable_cache, types, repository, tag)
+            types = self.buildpack(source, types, repository, tag, buildpack_url, disable_cache)
             kind = ""
-        registry.push(client, repository, tag, publish)
-    return {"image": f"{repository}:{tag}", "procfile": types, "dockerfile": kind}
+        registry.push(self.client, repository, tag, self.publish)
+        return {"image": f"{repository}:{tag}", "procfile": types, "dockerfile": kind}
 
-
-def _buildpack(settings, publish, store, client, app_id, sha, workdir, source, deadline, buildpack_url,
-               disable_cache, types, repository, tag):
-    cache_file = None
-    if not disable_cache:
+    def fetch_source(self):
+        source = self.workdir / "source"
         try:
-            store.get_file(cache_key(app_id), workdir / "cache.in.tar.gz")
-            cache_file = _gunzip(workdir / "cache.in.tar.gz", workdir / "cache.in.tar")
-        except NotFound:
-            cache_file = None
-    slug, cache, defaults = buildpack.compile_slug(
-        client, source, settings, publish, deadline, workdir, cache_file=cache_file,
-        config=_config_values(app_id), buildpack_url=buildpack_url)
-    merged = dict(defaults, **types)  # the Procfile wins over the buildpack's defaults
-    if not merged:
-        raise BuildFailed("No process types: add a Procfile with a web process, e.g. `web: python3 server.py`")
-    publish.step("Compressing slug")
-    store.put_file(slug_key(app_id, sha), _gzip(slug, workdir / "slug.tgz"))
-    store.put_file(cache_key(app_id), _gzip(cache, workdir / "cache.out.tar.gz"))
-    publish.detail(f"slug {(workdir / 'slug.tgz').stat().st_size / 2**20:.1f} MiB")
-    buildpack.runtime_image(client, settings, slug, repository, tag,
-                            {"io.pier.app": app_id, "io.pier.sha": sha})
-    return merged
+            self.store.get_file(source_key(self.app_id, self.sha), self.workdir / "source.tar.gz")
+            safe_tar.extract(self.workdir / "source.tar.gz", source)
+        except StorageError as exc:
+            raise BuildFailed(f"The pushed source could not be fetched: {exc}") from None
+        except safe_tar.UnsafeArchive as exc:
+            raise BuildFailed(f"The pushed source was refused: {exc}") from None
+        return source
+
+    def dockerfile(self, source, image, disable_cache):
+        values = _config_values(self.app_id)
+        # As Deis did: config reaches `docker build` as build args only when the app opts in.
+        buildargs = values if values.get("DEIS_DOCKER_BUILD_ARGS_ENABLED") in ("1", "true", "True") else {}
+        dockerfile.build(self.client, source, image, self.settings, self.publish, self.deadline,
+                         nocache=disable_cache, buildargs={k: str(v) for k, v in buildargs.items()})
+
+    def buildpack(self, source, types, repository, tag, buildpack_url, disable_cache):
+        """Compiles the slug and makes the runtime image; returns the process types (Procfile first)."""
+        workdir, store = self.workdir, self.store
+        cache_file = None
+        if not disable_cache:
+            try:
+                store.get_file(cache_key(self.app_id), workdir / "cache.in.tar.gz")
+                cache_file = _gunzip(workdir / "cache.in.tar.gz", workdir / "cache.in.tar")
+            except NotFound:
+                cache_file = None
+        slug, cache, defaults = buildpack.compile_slug(
+            self.client, source, self.settings, self.publish, self.deadline, workdir, cache_file=cache_file,
+            config=_config_values(self.app_id), buildpack_url=buildpack_url)
+        merged = dict(defaults, **types)  # the Procfile wins over the buildpack's defaults
+        if not merged:
+            raise BuildFailed("No process types: add a Procfile with a web process, e.g. `web: python3 server.py`")
+        self.publish.step("Compressing slug")
+        store.put_file(slug_key(self.app_id, self.sha), _gzip(slug, workdir / "slug.tgz"))
+        store.put_file(cache_key(self.app_id), _gzip(cache, workdir / "cache.out.tar.gz"))
+        self.publish.detail(f"slug {(workdir / 'slug.tgz').stat().st_size / 2**20:.1f} MiB")
+        buildpack.runtime_image(self.client, self.settings, slug, repository, tag,
+                                {"io.pier.app": self.app_id, "io.pier.sha": self.sha})
+        return merged
 
 
 def _gzip(source, target):
