@@ -4,13 +4,13 @@ PY       := $(VENV)/bin/python
 WITH_ENV := scripts/with-env
 PYTHON   ?= python3
 
-.PHONY: run test setup packages services venv migrate lint clean-venv
+.PHONY: run test setup packages services venv venv-dev migrate clean-venv
 
-run: setup
+run: venv setup
 	$(WITH_ENV) python -m sshd.hostkey
-	$(WITH_ENV) honcho start -f Procfile
+	$(WITH_ENV) scripts/supervise -f Procfile
 
-test: setup
+test: venv-dev setup
 	$(WITH_ENV) pytest $(PYTEST_ARGS)
 
 setup: packages venv
@@ -20,6 +20,7 @@ setup: packages venv
 packages:
 	scripts/platform.sh packages
 
+# The runtime set only: a machine that runs Pier gets no test tools.
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt setup.cfg
@@ -29,8 +30,14 @@ $(VENV)/.installed: requirements.txt setup.cfg
 	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
+venv-dev: $(VENV)/.installed-dev
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
 migrate:
-	$(WITH_ENV) flask --app api:create_app db upgrade --directory migrations
+	$(WITH_ENV) flask --app core.app:create_core_app db upgrade --directory migrations
 
 clean-venv:
 	rm -rf $(VENV)

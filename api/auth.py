@@ -3,10 +3,11 @@ import hmac
 
 from flask import current_app, g, request
 
-from api.errors import Forbidden, NotAuthenticated, not_found
-from api.extensions import db
-from api.models import App, Collaborator, Token, User
-from api.models.user import hash_token
+from core.access import can_use_app, find_app
+from core.errors import Forbidden, NotAuthenticated
+from core.extensions import db
+from core.models import App, Token
+from core.models.user import hash_token
 
 ANONYMOUS = "anonymous"
 BUILDER = "builder"
@@ -60,24 +61,6 @@ def require_admin():
         raise Forbidden("You do not have permission to perform this action.")
 
 
-def is_collaborator(app, user):
-    return db.session.get(Collaborator, (app.uuid, user.id)) is not None
-
-
-def can_use_app(app, user, method="GET"):
-    """Deis `is_app_user`: admins and owners do anything; collaborators all but DELETE."""
-    if user.is_superuser or app.owner_id == user.id:
-        return True
-    return method != "DELETE" and is_collaborator(app, user)
-
-
-def find_app(app_id):
-    app = db.session.execute(db.select(App).where(App.id == app_id)).scalar_one_or_none()
-    if app is None:
-        raise not_found("App")
-    return app
-
-
 def app_for_request(app_id, lock=False):
     """The app in the URL, if the caller may use it with this request's method."""
     app = find_app(app_id)
@@ -86,10 +69,3 @@ def app_for_request(app_id, lock=False):
     if lock:
         db.session.execute(db.select(App.uuid).where(App.uuid == app.uuid).with_for_update())
     return app
-
-
-def user_by_name(username):
-    user = db.session.execute(db.select(User).where(User.username == username)).scalar_one_or_none()
-    if user is None:
-        raise not_found("User")
-    return user

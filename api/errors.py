@@ -1,4 +1,4 @@
-"""Pier's exceptions and the one place that turns any error into a v2.3-shaped response."""
+"""The one place that turns any error into a v2.3-shaped response."""
 import logging
 import uuid
 
@@ -6,69 +6,9 @@ from flask import jsonify, request
 from marshmallow import ValidationError as MarshmallowValidationError
 from werkzeug.exceptions import HTTPException
 
+from core.errors import ApiError
+
 log = logging.getLogger("pier.api")
-
-
-class ApiError(Exception):
-    status = 400
-
-    def __init__(self, detail, status=None):
-        super().__init__(detail)
-        self.detail = detail
-        if status is not None:
-            self.status = status
-
-    def body(self):
-        return {"detail": self.detail}
-
-
-class BadRequest(ApiError):
-    status = 400
-
-
-class NotAuthenticated(ApiError):
-    status = 401
-
-
-class Forbidden(ApiError):
-    status = 403
-
-
-class NotFound(ApiError):
-    """A 404's body is the bare JSON string of the message, as in Deis."""
-    status = 404
-
-    def body(self):
-        return self.detail
-
-
-class Conflict(ApiError):
-    status = 409
-
-
-class UnprocessableEntity(ApiError):
-    status = 422
-
-
-class ServiceUnavailable(ApiError):
-    status = 503
-
-
-class ValidationError(ApiError):
-    """Field errors: {"field": ["message", ...]}."""
-    status = 400
-
-    def __init__(self, messages):
-        if isinstance(messages, str):
-            messages = {"detail": messages}
-        super().__init__(messages)
-
-    def body(self):
-        return self.detail
-
-
-def not_found(model_name):
-    return NotFound(f"No {model_name} matches the given query.")
 
 
 def register_error_handlers(app):

@@ -5,8 +5,8 @@ from flask import current_app, jsonify, request, url_for
 from marshmallow import RAISE
 from sqlalchemy import func
 
-from api.errors import BadRequest, ValidationError
-from api.extensions import db
+from core.errors import BadRequest, ValidationError
+from core.extensions import db
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 PAGE_SIZE = 100

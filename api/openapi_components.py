@@ -1,5 +1,5 @@
 """Reusable parts of the OpenAPI document: object shapes, request bodies, parameters and error responses."""
-from api.schemas.config import PROBE_SCHEMA
+from core.config_changes import PROBE_SCHEMA
 
 
 def ref(name, kind="schemas"):

@@ -4,9 +4,22 @@ import copy
 import functools
 import re
 
-from api.openapi_components import (BODIES, ERROR_RESPONSES, QUERY_PARAMETERS, VERSION_HEADERS, array, components,
-                                    integer, json_response, obj, paginated, path_parameter, ref, string)
-from api.settings import VERSION
+from api.openapi_components import (
+    BODIES,
+    ERROR_RESPONSES,
+    QUERY_PARAMETERS,
+    VERSION_HEADERS,
+    array,
+    components,
+    integer,
+    json_response,
+    obj,
+    paginated,
+    path_parameter,
+    ref,
+    string,
+)
+from core.settings import VERSION
 
 TOKEN = [{"token": []}]
 TOKEN_OPTIONAL = [{}, {"token": []}]
@@ -236,8 +249,17 @@ def _hook_routes():
     return [
         ("/v2/hooks/key/{fingerprint}", "get", op(
             "The user owning an SSH key, and the apps they may push to", "hooks",
-            json("200", "the key's user", obj({"username": string(), "apps": array(string())}, required=True)),
+            json("200", "the key's user", obj({"username": string(), "apps": array(string()),
+                                               "app_uuids": {"type": "object", "additionalProperties": string()}},
+                                              required=True)),
             "401 403 404", security=BUILDER)),
+        ("/v2/hooks/apps", "get", op("Every app's uuid by id, for the builder's sweep of gone apps' repositories",
+                                     "hooks", json("200", "the apps", obj({"apps": {
+                                         "type": "object", "additionalProperties": string()}}, required=True)),
+                                     "401 403", security=BUILDER)),
+        ("/v2/hooks/operations/{operation_id}", "get", op("A deploy's operation, followed by the builder", "hooks",
+                                                          json("200", "the operation", ref("Operation")),
+                                                          "401 403 404", security=BUILDER)),
         ("/v2/hooks/keys/{app_id}", "get", op("The SSH keys of everyone who may push to an app", "hooks", keys,
                                               "401 403 404", security=BUILDER)),
         ("/v2/hooks/keys/{app_id}/{username}", "get", op("One user's SSH keys, if they may push to the app",
@@ -246,7 +268,8 @@ def _hook_routes():
                                         json("200", "the config", ref("Config")), "400 401 403 404",
                                         body("HookConfig"), security=BUILDER)),
         ("/v2/hooks/build", "post", op("Record a finished build, make a release and deploy it", "hooks", json(
-            "200", "the new release", obj({"release": obj({"version": integer()}, required=True)}, required=True)),
+            "200", "the new release (with `Prefer: respond-async`: 202, the release and its deploy's operation)",
+            obj({"release": obj({"version": integer()}, required=True)}, required=True)),
             "400 401 403 404 409", body("HookBuild"), security=BUILDER, job=True)),
     ]
 

@@ -25,13 +25,14 @@ def bench_database_url():
 
 
 def seed(url, apps):
-    from api import create_app
-    from api.extensions import db
-    from api.models import Token, User
-    from api.passwords import hash_password
-    from api.services import apps as app_service
-    from api.settings import Settings
     from flask_migrate import upgrade
+
+    from api import create_app
+    from core.extensions import db
+    from core.models import Token, User
+    from core.passwords import hash_password
+    from core.services import apps as app_service
+    from core.settings import Settings
 
     engine = create_engine(url)
     with engine.begin() as conn:

@@ -23,8 +23,9 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, TOP)
 IMAGE = "pier-bench/web:1"
 
-from api.settings import Settings  # noqa: E402
-from workers.endpoints import Endpoints  # noqa: E402
+from core.endpoints import Endpoints  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from workers.scheduler import ReleaseSpec  # noqa: E402
 from workers.scheduler.docker import DockerScheduler  # noqa: E402
 
 
@@ -60,9 +61,8 @@ def bare_run(client):
 
 
 def spec(app_id, app_uuid, version, message):
-    return {"app": app_id, "app_uuid": app_uuid, "version": version, "image": IMAGE, "procfile": {},
-            "dockerfile": True, "env": {"MESSAGE": message}, "memory": {}, "cpu": {}, "tags": {},
-            "registry": {}, "healthcheck": {}}
+    return ReleaseSpec(app=app_id, app_uuid=app_uuid, version=version, image=IMAGE, env={"MESSAGE": message},
+                       dockerfile=True)
 
 
 def main():
@@ -72,10 +72,10 @@ def main():
     settings = Settings.from_env(drain_seconds=0.0, stop_grace_seconds=2)
     client = docker.from_env()
     build_image(client)
-    scheduler = DockerScheduler(settings, client=client)
+    endpoints = Endpoints(settings.redis_url)
+    scheduler = DockerScheduler(settings, endpoints, client=client)
     scheduler._ensure_network()
     app_id, app_uuid = f"bench-{uuid.uuid4().hex[:6]}", str(uuid.uuid4())
-    endpoints = Endpoints(settings.redis_url)
     bare, redeploy, scale = [], [], []
     try:
         scheduler.deploy(spec(app_id, app_uuid, 1, "v1"), {"cmd": 1})
@@ -91,7 +91,7 @@ def main():
             scale.append(time.monotonic() - start)
             scheduler.scale(last, {"cmd": 1})
     finally:
-        scheduler.destroy(app_uuid)
+        scheduler.destroy(app_id, app_uuid)
         endpoints.clear(app_id)
     print(f"{args.rounds} rounds, {os.cpu_count()} cores, medians")
     print(f"{'bare docker run to port open (baseline)':<44}{statistics.median(bare):>8.2f} s")

@@ -28,13 +28,13 @@ from celery.contrib.testing.worker import start_worker  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from api import create_app  # noqa: E402
-from api.extensions import db  # noqa: E402
-from api.models import App  # noqa: E402
-from api.settings import Settings  # noqa: E402
+from core.endpoints import Endpoints  # noqa: E402
+from core.extensions import db  # noqa: E402
+from core.models import App  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from tests.factories import Caller  # noqa: E402
 from tests.support.builder import LiveController, Pusher, free_port, start_builder  # noqa: E402
 from tests.support.docker_apps import APPS, get, remove_app_containers  # noqa: E402
-from workers.endpoints import Endpoints  # noqa: E402
 
 WEB = {name: (Path(APPS) / "web" / name).read_text() for name in ("Dockerfile", "server.py")}
 

@@ -28,7 +28,6 @@ import sys
 import tempfile
 import time
 
-import redis
 from sqlalchemy import create_engine, text
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -250,9 +249,9 @@ def bench_database(url):
 
 
 def add_apps(flask_app, endpoints, start, stop):
-    from api.extensions import db
-    from api.models import User
-    from api.services import apps as app_service
+    from core.extensions import db
+    from core.models import User
+    from core.services import apps as app_service
     with flask_app.app_context():
         user = db.session.execute(db.select(User)).scalar_one()
         for i in range(start, stop):
@@ -266,8 +265,8 @@ def add_apps(flask_app, endpoints, start, stop):
 
 
 def add_domain(flask_app, app_id, name):
-    from api.extensions import db
-    from api.models import App, Domain
+    from core.extensions import db
+    from core.models import App, Domain
     with flask_app.app_context():
         app = db.session.execute(db.select(App).where(App.id == app_id)).scalar_one()
         db.session.add(Domain(app=app, owner=app.owner, domain=name))
@@ -277,7 +276,7 @@ def add_domain(flask_app, app_id, name):
 
 def where_time_goes(flask_app, endpoints, runtime, rounds=5):
     """Medians (ms) of one sync's steps: read routes (database and registry), render, `nginx -t`."""
-    from api.extensions import db
+    from core.extensions import db
     from router.routes import desired_routes
     steps = {"read routes": [], "render": [], "nginx -t": []}
     for _ in range(rounds):
@@ -297,12 +296,13 @@ def where_time_goes(flask_app, endpoints, runtime, rounds=5):
 
 
 def route_changes(args, lua):
-    from api import create_app
-    from api.extensions import db
-    from api.models import User
-    from api.settings import Settings
     from flask_migrate import upgrade
-    from workers.endpoints import Endpoints
+
+    from api import create_app
+    from core.endpoints import Endpoints
+    from core.extensions import db
+    from core.models import User
+    from core.settings import Settings
 
     url = bench_database(os.environ["DATABASE_URL"])
     flask_app = create_app(Settings.from_env(database_url=url, redis_url=args.redis_url))

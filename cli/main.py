@@ -2,8 +2,7 @@
 import click
 
 from cli import API_VERSION, VERSION
-from cli.commands import (apps, auth, builds, config, domains, healthchecks, keys, limits, perms,  # noqa: F401
-                          ps, routing)
+from cli.commands import apps, auth, builds, config, domains, healthchecks, keys, limits, perms, ps, routing  # noqa: F401
 from cli.options import COMMANDS, TOPICS
 
 # Deis's shortcuts (workflow-cli `parser`), plus a bare topic meaning its list or info command.

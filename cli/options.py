@@ -2,7 +2,7 @@
 import click
 
 from cli import remote
-from cli.client import Client, CliError, ClientSettings
+from cli.client import Client, ClientSettings, CliError
 
 COMMANDS = {}  # "topic:command" -> click.Command, filled as the topic modules are imported
 TOPICS = {}  # topic -> one line about it, for `pier help`

@@ -6,7 +6,7 @@ import re
 
 import jinja2
 
-from router import proxy
+from core import proxy
 
 APP = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
 HOST = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
@@ -68,7 +68,7 @@ def render(routes, listen="80", tls_listen="443", runtime="/var/lib/pier/router"
     """routes: [{"app", "hosts": [...], "endpoints": ["ip:port"], "maintenance": bool, "whitelist": [...],
     "https_enforced": bool, "certificates": {host: certificate name}, "proxy": {"body_size": "10m",
     "read_timeout": seconds, "connect_timeout": seconds}}], routable apps only; `proxy` (parsed by
-    router.proxy) overrides the platform defaults given here for one app.
+    core.proxy) overrides the platform defaults given here for one app.
     `trusted_proxies`: addresses whose X-Forwarded-For names the real client. Certificate files are
     expected at <runtime>/certs/<name>.crt and .key, the default (self-signed) one as default.crt.
     The same routes always give the same text, so a reload happens only when something changed."""

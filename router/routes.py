@@ -1,7 +1,7 @@
 """Desired routes, read from the controller's database and the scheduler's published endpoints."""
-from api.extensions import db
-from api.models import TLS, App, AppSettings, Certificate, Config, Domain, Release
-from router import proxy
+from core import proxy
+from core.extensions import db
+from core.models import TLS, App, AppSettings, Certificate, Config, Domain, Release
 
 ROUTABLE_TYPES = ("web", "cmd")
 

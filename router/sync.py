@@ -9,16 +9,18 @@ import logging
 import os
 import signal
 import sys
+import time
 
 import redis
+from sqlalchemy.exc import SQLAlchemyError
 
-from api import create_app
-from api.extensions import db
+from core.app import create_core_app
+from core.endpoints import CHANNEL, Endpoints
+from core.extensions import db
 from router.apply import Nginx, RouterConfigError
-from router.render import render
 from router.certs import write_files
+from router.render import render
 from router.routes import certificate_files, desired_routes
-from workers.endpoints import CHANNEL, Endpoints
 
 log = logging.getLogger("pier.router")
 RECHECK_SECONDS = 1.0
@@ -66,23 +68,32 @@ def wait_for_changes(pubsub, seconds=RECHECK_SECONDS):
 
 
 def main():
-    flask_app = create_app()
+    flask_app = create_core_app(name="router")
     settings = flask_app.config["PIER"]
     nginx = Nginx(os.path.abspath(settings.router_runtime), settings.router_listen)
-    pubsub = redis.Redis.from_url(settings.redis_url).pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(CHANNEL)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so that `finally` stops nginx
     log.info("router listening on %s", settings.router_listen)
     endpoints = Endpoints(settings.redis_url)
+    pubsub = None
     try:
         while True:
-            endpoints.router_alive(ALIVE_SECONDS)
             try:
+                if pubsub is None:
+                    pubsub = redis.Redis.from_url(settings.redis_url).pubsub(ignore_subscribe_messages=True)
+                    pubsub.subscribe(CHANNEL)
+                endpoints.router_alive(ALIVE_SECONDS)
                 if sync_once(flask_app, nginx):
                     log.info("nginx reloaded with new routes")
+                wait_for_changes(pubsub)
             except RouterConfigError as exc:
                 log.error("%s; the last good configuration keeps serving", exc)
-            wait_for_changes(pubsub)
+                time.sleep(RECHECK_SECONDS)
+            except (redis.RedisError, SQLAlchemyError, OSError) as exc:
+                # Redis or PostgreSQL is away (a restart, a failover): nginx keeps serving the last routes
+                log.error("cannot read the routes (%s: %s); the last good configuration keeps serving",
+                          type(exc).__name__, exc)
+                pubsub = None
+                time.sleep(RECHECK_SECONDS)
     finally:
         nginx.stop()
 

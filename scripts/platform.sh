@@ -55,8 +55,10 @@ start_postgres() {
 
 start_redis() {
   redis-cli -h 127.0.0.1 ping 2>/dev/null | grep -q PONG && return 0
-  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" \
-    --logfile "$var/log/redis.log" --dir "$var"
+  # AOF: queued jobs, endpoints and logs survive a Redis restart (the platform rebuilds what it lost anyway)
+  mkdir -p "$var/redis"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly yes --appendfsync everysec \
+    --logfile "$var/log/redis.log" --dir "$var/redis"
   wait_for Redis 15 redis-cli -h 127.0.0.1 ping
 }
 

@@ -23,8 +23,8 @@ def fingerprint_of(blob):
 class Identity:
     """Who a verified key belongs to: `username` is None for a key no user has added."""
 
-    def __init__(self, fingerprint, username=None, apps=(), problem=None):
-        self.fingerprint, self.username, self.apps = fingerprint, username, frozenset(apps)
+    def __init__(self, fingerprint, username=None, apps=None, problem=None):
+        self.fingerprint, self.username, self.apps = fingerprint, username, dict(apps or {})  # app id -> uuid
         self.problem = problem  # why the key could not be looked up, told to the client at its first command
 
 

@@ -1,7 +1,7 @@
 """What a git client may ask the builder to run, parsed strictly: nothing else ever reaches a process."""
 import re
 
-from api.validators import APP_ID
+from core.validators import APP_ID
 
 # git sends `git-receive-pack 'app.git'` (scp-like URLs) or `git-receive-pack '/app.git'` (ssh:// URLs).
 COMMAND = re.compile(r"(git-receive-pack|git-upload-pack) '/?([^'/]+)'")

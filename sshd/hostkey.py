@@ -29,7 +29,7 @@ def fingerprint(key):
 
 
 def main():
-    from api.settings import Settings
+    from core.settings import Settings
     settings = Settings.from_env()
     key = load_or_create(settings.builder_host_key)
     print(f"builder SSH host key: {fingerprint(key)} ({key.sshType().decode()}, {settings.builder_host_key})")

@@ -1,28 +1,33 @@
-"""Per-app push locks in Redis: one push at a time per app, expiring if the builder vanishes."""
-import uuid
-
+"""Per-app push locks in Redis (redis-py's Lock): one push at a time per app, released only by the push
+that holds it. A lock lives `timeout` seconds unless renewed: the builder renews the locks of its running
+pushes every third of it, so a builder that dies (even by SIGKILL) frees its apps within `timeout`."""
 import redis
-
-# Deletes the lock only if it is still ours (it may have expired and been taken by another push).
-RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+from redis.exceptions import LockError
 
 
 class PushLocks:
     def __init__(self, redis_url, timeout):
         self.redis = redis.Redis.from_url(redis_url)
         self.timeout = timeout
-        self._release = self.redis.register_script(RELEASE)
 
     @staticmethod
     def key(app):
         return f"pier:push-lock:{app}"
 
     def acquire(self, app):
-        """A token when the lock was free, else None."""
-        token = uuid.uuid4().hex
-        if self.redis.set(self.key(app), token, nx=True, ex=self.timeout):
-            return token
-        return None
+        """The held lock when it was free, else None. Not thread-local: Twisted releases it from another thread."""
+        lock = self.redis.lock(self.key(app), timeout=self.timeout, blocking=False, thread_local=False)
+        return lock if lock.acquire() else None
 
-    def release(self, app, token):
-        self._release(keys=[self.key(app)], args=[token])
+    def release(self, app, lock):
+        try:
+            lock.release()
+        except LockError:  # expired, and maybe taken by another push since: not ours to free any more
+            pass
+
+    def renew(self, lock):
+        """Gives a held lock `timeout` more seconds; False when it was lost (expired and taken)."""
+        try:
+            return lock.reacquire()
+        except LockError:
+            return False

@@ -14,17 +14,20 @@ import time
 import uuid
 
 import redis
-from celery import Celery
 
-from api.settings import Settings
+from core import jobs
+from core.build_output import cancel_key, channel
+from core.settings import Settings
+from core.storage import StorageError, store_for
+from core.storage.keys import source_key
 from sshd.controller import Controller, ControllerError
-from workers.build.stream import cancel_key, channel
-from workers.build.keys import source_key
-from workers.storage import StorageError, store_for
 
 DEPLOYED_BRANCHES = ("refs/heads/main", "refs/heads/master")
 ZERO = "0" * 40
 KEEPALIVE_SECONDS = 10.0
+BUILD_SILENCE_SECONDS = 30.0  # six missed heartbeats (core.build_output.ALIVE_SECONDS)
+DEPLOY_POLL_SECONDS = 0.2
+CONTROLLER_RETRY_SECONDS = 30.0  # the controller restarting (its process died) must not fail a push
 LAUNCH_MARGIN = 60.0
 
 
@@ -68,23 +71,46 @@ def archive(sha, target):
 
 
 def wait_for_build(settings, subscription, build_id):
-    """Prints the build's lines as they come; returns its final message."""
+    """Prints the build's lines as they come; returns its final message. A build that started and then goes
+    silent (no line, no heartbeat) for BUILD_SILENCE_SECONDS lost its worker: the push fails at once."""
     deadline = time.monotonic() + settings.build_timeout + LAUNCH_MARGIN
-    quiet_since = time.monotonic()
+    quiet_since = heard = time.monotonic()
+    started = False
     while time.monotonic() < deadline:
         message = subscription.get_message(ignore_subscribe_messages=True, timeout=1.0)
         if message is None:
+            if started and time.monotonic() - heard >= BUILD_SILENCE_SECONDS:
+                return {"done": True, "ok": False, "error": "the build stopped answering (its worker went away); "
+                                                            "push again"}
             if time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
-                say("       ... still building")
+                say("       ... still building" if started else "       ... waiting for a build worker")
                 quiet_since = time.monotonic()
             continue
-        quiet_since = time.monotonic()
+        started, heard = True, time.monotonic()
         event = json.loads(message["data"])
         if event.get("done"):
             return event
-        say(event.get("line", ""))
+        if "line" in event:
+            quiet_since = heard
+            say(event["line"])
     return {"done": True, "ok": False, "error": f"No answer from the build within {settings.build_timeout} s; "
                                                 "is a Pier worker running?"}
+
+
+def follow_deploy(settings, controller, operation):
+    """Polls the deploy's operation until it finishes, or for as long as a deploy may take; returns it."""
+    deadline = time.monotonic() + settings.deploy_timeout + LAUNCH_MARGIN
+    quiet_since = time.monotonic()
+    while operation["state"] in ("pending", "running") and time.monotonic() < deadline:
+        time.sleep(DEPLOY_POLL_SECONDS)
+        try:
+            operation = controller.operation(operation["uuid"])
+        except ControllerError as exc:  # the controller may be restarting: keep following
+            say(f"       ... {exc}; still waiting")
+        if time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
+            say("       ... still deploying")
+            quiet_since = time.monotonic()
+    return operation
 
 
 def app_url(settings, app):
@@ -93,7 +119,7 @@ def app_url(settings, app):
 
 
 def deploy(settings, user, app, sha):
-    controller = Controller(settings)
+    controller = Controller(settings, retry_seconds=CONTROLLER_RETRY_SECONDS)
     store = store_for(settings)
     with tempfile.TemporaryDirectory(prefix="pier-push-") as scratch:
         tarball = os.path.join(scratch, "source.tar.gz")
@@ -105,9 +131,7 @@ def deploy(settings, user, app, sha):
     subscription = connection.pubsub()
     subscription.subscribe(channel(build_id))
     signal.signal(signal.SIGTERM, lambda *_: _cancel(connection, build_id))
-    celery = Celery("pier-builder", broker=settings.redis_url)
-    celery.conf.update(task_serializer="json", broker_connection_retry_on_startup=True)
-    celery.send_task("build.app", kwargs={
+    jobs.send(settings.redis_url, "build.app", kwargs={
         "build_id": build_id, "app": app, "sha": sha, "buildpack_url": config.get("BUILDPACK_URL") or "",
         "disable_cache": bool(config.get("DEIS_DISABLE_CACHE"))})
     step(f"Building {app} from {sha[:8]}")
@@ -116,8 +140,16 @@ def deploy(settings, user, app, sha):
     if not result.get("ok"):
         raise PushRefused(f"Build failed: {result.get('error')}")
     step("Launching App...")
-    version = controller.build(user, app, result["image"], sha[:8], result.get("procfile") or {},
-                               result.get("dockerfile") or "", timeout=settings.sync_timeout + LAUNCH_MARGIN)
+    version, operation = controller.build(user, app, result["image"], sha[:8], result.get("procfile") or {},
+                                          result.get("dockerfile") or "")
+    operation = follow_deploy(settings, controller, operation)
+    if operation["state"] == "failed":
+        raise PushRefused(f"The release v{version} failed: {operation['error']}")
+    if operation["state"] != "succeeded":
+        say(f"       {app}:v{version} is still deploying after {settings.deploy_timeout + LAUNCH_MARGIN:.0f} s;"
+            " the push is done and the deploy goes on.")
+        say(f"       Follow it with 'pier releases -a {app}' and 'pier ps -a {app}'.")
+        return
     say(f"       Done, {app}:v{version} deployed to Pier")
     say()
     say(f"       Use 'pier open -a {app}' to view this application in your browser: {app_url(settings, app)}")

@@ -1,14 +1,15 @@
 """The builder's SSH daemon: `python -m sshd.server` (the Procfile's `builder`)."""
 import sys
+import threading
 from types import SimpleNamespace
 
 from twisted.conch.ssh import factory, userauth
 from twisted.cred import portal
-from twisted.internet import endpoints, reactor
+from twisted.internet import endpoints, reactor, task, threads
 from twisted.python import log
 
-from api.settings import Settings
-from sshd import hostkey
+from core.settings import Settings
+from sshd import hostkey, sweeper
 from sshd.auth import KeyChecker, Realm
 from sshd.controller import Controller
 from sshd.locks import PushLocks
@@ -34,6 +35,14 @@ def make_factory(settings):
     return ssh, host_key
 
 
+def renew_push_locks():
+    """Keeps the push locks of running pushes alive (from a thread: Redis calls block)."""
+    held = [session.lock[1] for session in PushSession.holding if session.lock is not None]
+    if held:
+        locks = PushSession.services.locks
+        threads.deferToThread(lambda: [locks.renew(lock) for lock in held]).addErrback(log.err)
+
+
 def listen_description(listen):
     host, _, port = listen.rpartition(":")
     return f"tcp:{port}:interface={host}" if host else f"tcp:{port}"
@@ -43,6 +52,11 @@ def main():
     settings = Settings.from_env()
     ssh, host_key = make_factory(settings)
     log.startLogging(sys.stdout)
+    stop = threading.Event()
+    threading.Thread(target=sweeper.listen, args=(settings, Controller(settings), stop), daemon=True,
+                     name="sweeper").start()
+    reactor.addSystemEventTrigger("before", "shutdown", stop.set)
+    task.LoopingCall(renew_push_locks).start(settings.push_lock_timeout / 3, now=False)
     endpoint = endpoints.serverFromString(reactor, listen_description(settings.builder_listen))
     endpoint.listen(ssh).addCallback(
         lambda port: print(f"builder listening on {settings.builder_listen}, host key "

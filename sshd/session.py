@@ -35,6 +35,7 @@ class PushSession:
     """Created per channel by adapting the authenticated PushUser (see the registerAdapter below)."""
 
     services = None  # set by server.py: the settings, push locks and controller every session shares
+    holding = set()  # the sessions holding a push lock now, whose locks server.py renews
 
     def __init__(self, user):
         self.identity = user.identity
@@ -99,15 +100,16 @@ class PushSession:
         if token is None:
             return self._refuse("Another git push is ongoing. Wait for it to end, then push again.")
         self.lock = (app, token)
+        PushSession.holding.add(self)
         if self.protocol.transport.lost:  # the client left while we waited for the lock
             return self._unlock()
         self._start(verb, app)
 
     def _start(self, verb, app):
         settings = self.services.settings
+        repo = repos.ensure(settings.git_root, app, self.identity.apps[app])
         if verb == commands.CLONE and not repos.has_commits(settings.git_root, app):
             return self._refuse(f"App {app} has no pushes yet: push with git push pier main first.")
-        repo = repos.ensure(settings.git_root, app)
         environment = dict(os.environ, PIER_PUSH_USER=self.identity.username, PIER_PUSH_APP=app,
                            PIER_PUSH_KEY=self.identity.fingerprint,
                            # the hook runs inside the repository: relative folders must not move with it
@@ -132,6 +134,7 @@ class PushSession:
         return ended
 
     def _unlock(self):
+        PushSession.holding.discard(self)
         if self.lock is not None:
             app, token = self.lock
             self.lock = None

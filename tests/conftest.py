@@ -1,12 +1,13 @@
 """Shared fixtures: the real PostgreSQL (pier_test database) and Redis (db 15), and a real Celery worker."""
 import os
+import time
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from api import create_app
-from api.extensions import db
-from api.settings import Settings
+from core.extensions import db
+from core.settings import Settings
 from tests.factories import Caller
 
 TEST_REDIS_URL = os.environ.get("PIER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -56,8 +57,35 @@ def _clean_database(request):
     flask_app = request.getfixturevalue("app")
     with flask_app.app_context():
         db.session.remove()
+        if WORKER_STARTED:
+            _wait_for_jobs()
         db.session.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
         db.session.commit()
+    _clean_redis(flask_app.config["PIER"].redis_url)
+
+
+WORKER_STARTED = []  # set once the session's worker runs: it may still be working on the last test's jobs
+
+
+def _wait_for_jobs(seconds=60):
+    """The jobs a test left running (sent with `Prefer: respond-async`) finish before their rows go."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        active = db.session.execute(text("SELECT count(*) FROM operations WHERE state = 'running'")).scalar()
+        db.session.rollback()
+        if not active:
+            return
+        time.sleep(0.2)
+
+
+def _clean_redis(url):
+    """What the workers derived for apps of the last test (pods, endpoints, logs) goes with their rows."""
+    import redis
+    client = redis.Redis.from_url(url)
+    for pattern in ("pier:pods", "pier:endpoints*", "pier:logs*", "pier:liveness:*"):
+        keys = list(client.scan_iter(pattern))
+        if keys:
+            client.delete(*keys)
 
 
 @pytest.fixture
@@ -98,11 +126,15 @@ def bob(caller, admin):
 @pytest.fixture(scope="session")
 def worker(app):
     """A real Celery worker consuming from the real Redis, in a thread of this process."""
-    from celery.contrib.testing.worker import start_worker
-    celery = app.extensions["celery"]
-    celery.conf.update(broker_url=TEST_REDIS_URL)
     import redis
+    from celery.contrib.testing.worker import start_worker
+
+    from core.jobs import QUEUES
+    from workers.celery_app import make_celery
+    celery = app.extensions.get("celery") or make_celery(app)
+    celery.conf.update(broker_url=TEST_REDIS_URL)
     redis.Redis.from_url(TEST_REDIS_URL).flushdb()
-    with start_worker(celery, pool="threads", concurrency=2, perform_ping_check=False,
+    with start_worker(celery, pool="threads", concurrency=4, perform_ping_check=False, queues=list(QUEUES),
                       shutdown_timeout=30, loglevel="WARNING"):
+        WORKER_STARTED.append(True)
         yield celery

@@ -1,9 +1,9 @@
 """Tiny factories: users with tokens, apps, and a client wrapper that sends a user's token."""
 import json
 
-from api.extensions import db
-from api.models import Token, User
-from api.passwords import hash_password
+from core.extensions import db
+from core.models import Token, User
+from core.passwords import hash_password
 
 PASSWORD = "correct horse battery staple"
 _PASSWORD_HASH = None

@@ -1,9 +1,13 @@
-"""Celery bound to the Flask app factory: tasks run inside an app context, messages are JSON ids."""
+"""Celery bound to the core's Flask app: tasks run inside an app context, messages are JSON ids, and each
+kind of job goes to its own queue (core.jobs), served by its own workers."""
 from celery import Celery, Task
 
+from core import jobs
+
 VISIBILITY_MARGIN = 3600
-RECONCILE_SECONDS = 30.0
+RECONCILE_SECONDS = 10.0
 LIVENESS_SECONDS = 10.0  # liveness probes run this often, whatever their periodSeconds
+WATCHDOG_SECONDS = 10.0  # stuck operations are found this often
 
 
 class FlaskTask(Task):
@@ -28,16 +32,20 @@ def make_celery(flask_app):
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_time_limit=settings.job_time_limit,
+        task_routes={name: {"queue": queue} for name, queue in jobs.TASK_QUEUES.items()},
+        task_default_queue=jobs.DEPLOYS,
         # A job that is unacknowledged for longer than this is redelivered: keep it above the longest job.
         broker_transport_options={"visibility_timeout": settings.job_time_limit + VISIBILITY_MARGIN},
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
-        include=["workers.tasks.operations", "workers.tasks.reconcile", "workers.tasks.build"],
+        include=["workers.tasks.operations", "workers.tasks.periodic", "workers.tasks.build"],
         beat_schedule={
             "reconcile": {"task": "reconcile.apps", "schedule": RECONCILE_SECONDS,
-                          "options": {"expires": RECONCILE_SECONDS}},
+                          "options": {"expires": RECONCILE_SECONDS, "queue": jobs.PERIODIC}},
             "liveness": {"task": "liveness.check", "schedule": LIVENESS_SECONDS,
-                         "options": {"expires": LIVENESS_SECONDS}},
+                         "options": {"expires": LIVENESS_SECONDS, "queue": jobs.PERIODIC}},
+            "watchdog": {"task": "operations.watch", "schedule": WATCHDOG_SECONDS,
+                         "options": {"expires": WATCHDOG_SECONDS, "queue": jobs.PERIODIC}},
         },
     )
     flask_app.extensions["celery"] = celery

@@ -1,5 +1,6 @@
 """Entry point for `celery -A workers.main worker|beat|flower`."""
-from api import create_app
+from core.app import create_core_app
+from workers.celery_app import make_celery
 
-flask_app = create_app()
-celery = flask_app.extensions["celery"]
+flask_app = create_core_app(name="workers")
+celery = make_celery(flask_app)

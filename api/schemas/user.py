@@ -1,8 +1,8 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from api import validators
 from api.http import when
 from api.schemas.fields import StrictBoolean
+from core import validators
 
 PASSWORD = fields.String(required=True, validate=validate.Length(min=1, max=1024), load_only=True)
 

@@ -3,16 +3,17 @@ from flask import g, jsonify
 from marshmallow import Schema, fields, validate
 from sqlalchemy import Text, func
 
-from api.auth import app_for_request, user_by_name
-from api.errors import BadRequest, Conflict, Forbidden, ValidationError
-from api.extensions import db
+from api.auth import app_for_request
+from api.blueprint import v2
 from api.http import created, json_body, load, no_content, paginate_json, sql_when
-from api.models import App, Collaborator, User
+from api.operations import respond
 from api.schemas.resources import dump_app
-from api.services import apps as app_service
-from api.services import operations, releases
-from api.validators import process_type
-from api.views import v2
+from core.access import is_owner_or_admin, user_by_name
+from core.errors import Forbidden
+from core.extensions import db
+from core.models import App, Collaborator, User
+from core.services import apps as app_service
+from core.services import processes
 
 
 class CreateSchema(Schema):
@@ -61,7 +62,7 @@ def app_info(app_id):
 @v2.route("/apps/<app_id>", methods=["POST"])
 def transfer_app(app_id):
     app = app_for_request(app_id)
-    if not (g.user.is_superuser or app.owner_id == g.user.id):
+    if not is_owner_or_admin(app, g.user):
         raise Forbidden("Only the owner or an administrator can transfer an app.")
     data = load(TransferSchema())
     app_service.transfer(app, user_by_name(data["owner"]))
@@ -70,56 +71,19 @@ def transfer_app(app_id):
 
 @v2.route("/apps/<app_id>", methods=["DELETE"])
 def destroy_app(app_id):
-    app = app_for_request(app_id, lock=True)
-    if operations.active(app, ("deploy", "scale", "destroy")):
-        raise Conflict(f"A deploy, scale or destroy of {app.id} is in progress; try again when it ends.")
-    operation = operations.add(app, g.user, "destroy")
-    db.session.commit()
-    return operations.start(operation, lambda op: no_content())
+    app = app_for_request(app_id)
+    return respond(app_service.destroy(app, g.user), lambda op: no_content())
 
 
 @v2.route("/apps/<app_id>/run", methods=["POST"])
 def run_command(app_id):
     app = app_for_request(app_id)
     data = load(RunSchema())
-    release = releases.latest_good(app)
-    if release.build is None:
-        raise BadRequest("No build associated with this release to run this command")
-    operation = operations.add(app, g.user, "run", release=str(release.uuid), command=data["command"])
-    db.session.commit()
-    return operations.start(operation, lambda op: jsonify(op.result))
-
-
-def _scale_request():
-    body = json_body(allow_empty=False)
-    errors = {}
-    for name, count in body.items():
-        try:
-            process_type(name)
-        except ValueError as exc:
-            errors[name] = [str(exc)]
-            continue
-        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 1000:
-            errors[name] = ["Invalid scaling format: use a whole number from 0 to 1000."]
-    if errors:
-        raise ValidationError(errors)
-    return body
+    return respond(processes.run(app, g.user, data["command"]), lambda op: jsonify(op.result))
 
 
 @v2.route("/apps/<app_id>/scale", methods=["POST"])
 def scale(app_id):
-    app = app_for_request(app_id, lock=True)
-    wanted = _scale_request()
-    release = releases.latest_good(app)
-    if release.build is None:
-        raise BadRequest("No build associated with this release")
-    known = set(release.build.procfile) - {releases.RELEASE_PHASE} or {"cmd"}
-    unknown = sorted(set(wanted) - known)
-    if unknown:
-        raise BadRequest(f"Container type {', '.join(unknown)} does not exist in application; "
-                         f"the types are {', '.join(sorted(known))}")
-    if operations.active(app, ("deploy", "scale", "destroy")):
-        raise Conflict(f"A deploy or scale of {app.id} is already in progress; try again when it ends.")
-    operation = operations.add(app, g.user, "scale", release=str(release.uuid), structure=wanted)
-    db.session.commit()
-    return operations.start(operation, lambda op: no_content())
+    app = app_for_request(app_id)
+    wanted = json_body(allow_empty=False)
+    return respond(processes.scale(app, g.user, wanted), lambda op: no_content())

@@ -1,49 +1,22 @@
 """Users and tokens: register, login, whoami, regenerate, passwd, cancel, and the admin's user list."""
 from flask import current_app, g, jsonify
-from sqlalchemy import func, text
 
-from api.auth import ANONYMOUS, allow, require_admin, user_by_name
-from api.errors import Conflict, Forbidden, NotAuthenticated, ValidationError
-from api.extensions import db
+from api.auth import ANONYMOUS, allow, require_admin
+from api.blueprint import v2
 from api.http import created, load, no_content, paginate
-from api.models import App, Token, User
-from api.models.base import utcnow
-from api.passwords import check_password, hash_password
-from api.schemas.user import (CancelSchema, LoginSchema, PasswdSchema, RegisterSchema, TokensSchema,
-                              dump_user)
-from api.views import v2
-
-REGISTRATION_LOCK = 0x70696572  # a fixed advisory-lock id, so that only one first user becomes admin
-
-
-def _superuser_exists():
-    return db.session.execute(db.select(User.id).where(User.is_superuser.is_(True)).limit(1)).first() is not None
-
-
-def _check_registration_allowed():
-    mode = current_app.config["PIER"].registration_mode
-    caller = g.user
-    if mode == "disabled":
-        raise Forbidden("User registration is disabled.")
-    if mode == "admin_only" and _superuser_exists() and not (caller and caller.is_superuser):
-        raise Forbidden("Only an administrator can register new users.")
+from api.schemas.user import CancelSchema, LoginSchema, PasswdSchema, RegisterSchema, TokensSchema, dump_user
+from core.access import user_by_name
+from core.errors import NotAuthenticated, ValidationError
+from core.extensions import db
+from core.models import User
+from core.services import users
 
 
 @v2.route("/auth/register", methods=["POST"])
 @allow(ANONYMOUS)
 def register():
     data = load(RegisterSchema())
-    db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": REGISTRATION_LOCK})
-    _check_registration_allowed()
-    taken = db.session.execute(db.select(User.id).where(User.username == data["username"])).first()
-    if taken:
-        raise ValidationError({"username": ["A user with that username already exists."]})
-    first = db.session.execute(db.select(func.count(User.id))).scalar() == 0
-    user = User(username=data["username"], email=data["email"], first_name=data["first_name"],
-                last_name=data["last_name"], password_hash=hash_password(data["password"]),
-                is_superuser=first, is_staff=first)
-    db.session.add(user)
-    db.session.commit()
+    user = users.register(g.user, current_app.config["PIER"].registration_mode, **data)
     return created(dump_user(user))
 
 
@@ -51,13 +24,7 @@ def register():
 @allow(ANONYMOUS)
 def login():
     data = load(LoginSchema())
-    user = db.session.execute(db.select(User).where(User.username == data["username"])).scalar_one_or_none()
-    if user is None or not user.is_active or not check_password(user.password_hash, data["password"]):
-        raise ValidationError({"non_field_errors": ["Unable to log in with provided credentials."]})
-    user.last_login = utcnow()
-    key = Token.issue(user)
-    db.session.commit()
-    return jsonify({"token": key})
+    return jsonify({"token": users.login(data["username"], data["password"])})
 
 
 def _target_user(username):
@@ -76,12 +43,7 @@ def whoami():
 @v2.route("/auth/cancel", methods=["DELETE"])
 def cancel():
     data = load(CancelSchema())
-    user = _target_user(data.get("username"))
-    owns_apps = db.session.execute(db.select(App.uuid).where(App.owner_id == user.id).limit(1)).first()
-    if owns_apps:
-        raise Conflict(f"{user.username} still has applications assigned. Delete or transfer ownership")
-    db.session.delete(user)
-    db.session.commit()
+    users.cancel(_target_user(data.get("username")))
     return no_content()
 
 
@@ -90,14 +52,9 @@ def regenerate_token():
     data = load(TokensSchema())
     if data.get("all"):
         require_admin()
-        db.session.execute(db.delete(Token))
-        db.session.commit()
+        users.revoke_every_token()
         return jsonify("")
-    user = _target_user(data.get("username"))
-    db.session.execute(db.delete(Token).where(Token.user_id == user.id))
-    key = Token.issue(user)
-    db.session.commit()
-    return jsonify({"token": key})
+    return jsonify({"token": users.regenerate_token(_target_user(data.get("username")))})
 
 
 @v2.route("/auth/passwd", methods=["POST"])
@@ -107,10 +64,9 @@ def passwd():
     if not g.user.is_superuser:
         if "password" not in data:
             raise ValidationError({"password": ["This field is required."]})
-        if not check_password(user.password_hash, data["password"]):
+        if not users.password_matches(user, data["password"]):
             raise NotAuthenticated("Current password does not match")
-    user.password_hash = hash_password(data["new_password"])
-    db.session.commit()
+    users.set_password(user, data["new_password"])
     return jsonify({"status": "password set"})
 
 

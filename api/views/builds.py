@@ -4,14 +4,15 @@ from flask import g, jsonify
 from marshmallow import Schema, fields, validate
 
 from api.auth import app_for_request
-from api.errors import ValidationError, not_found
-from api.extensions import db
+from api.blueprint import v2
 from api.http import created, load, paginate
-from api.models import Build
+from api.operations import respond
 from api.schemas.resources import dump_build
-from api.services import operations, releases
-from api.validators import process_type
-from api.views import v2
+from core.errors import ValidationError, not_found
+from core.extensions import db
+from core.models import Build
+from core.services import releases
+from core.validators import process_type
 
 IMAGE = validate.Regexp(r"^\S+\Z", error="image must be a Docker image reference without spaces.")
 
@@ -62,10 +63,8 @@ def build_info(app_id, build_uuid):
 
 @v2.route("/apps/<app_id>/builds", methods=["POST"])
 def create_build(app_id):
-    app = app_for_request(app_id, lock=True)
+    app = app_for_request(app_id)
     data = load(BuildSchema())
-    build, release = releases.new_build(app, g.user, data["image"], check_procfile(data["procfile"]),
-                                        data["sha"], data["dockerfile"])
-    operation = releases.deploy_if_built(app, g.user, release, "build")
-    db.session.commit()
-    return operations.start(operation, lambda op: created(dump_build(build)))
+    build, _, operation = releases.add_build(app, g.user, data["image"], check_procfile(data["procfile"]),
+                                             data["sha"], data["dockerfile"])
+    return respond(operation, lambda op: created(dump_build(build)))

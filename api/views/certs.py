@@ -2,14 +2,15 @@
 from flask import g, jsonify
 from marshmallow import Schema, fields
 
-from api import certificates, validators
-from api.auth import can_use_app
-from api.errors import Conflict, Forbidden, ValidationError, not_found
-from api.extensions import db
+from api.blueprint import v2
 from api.http import created, json_body, load, no_content, paginate
-from api.models import Certificate, Domain
 from api.schemas.resources import dump_certificate
-from api.views import v2
+from core import validators
+from core.access import can_use_app
+from core.errors import Forbidden, ValidationError, not_found
+from core.extensions import db
+from core.models import Certificate, Domain
+from core.services import certificates as cert_service
 
 
 class CertificateSchema(Schema):
@@ -50,24 +51,7 @@ def list_certs():
 @v2.route("/certs", methods=["POST"])
 def add_cert():
     data = load(CertificateSchema())
-    errors = {}
-    try:
-        validators.label_name(data["name"], "certificate name")
-    except ValueError as exc:
-        errors["name"] = [str(exc)]
-    try:
-        parsed = certificates.parse(data["certificate"], data["key"])
-    except ValueError as exc:
-        errors.update({field: [message] for field, message in exc.args[0].items()})
-    if errors:
-        raise ValidationError(errors)
-    if db.session.execute(db.select(Certificate.id).where(Certificate.name == data["name"])).first():
-        raise Conflict(f"A certificate named {data['name']} already exists.")
-    cert = Certificate(name=data["name"], owner=g.user, certificate=data["certificate"].strip() + "\n",
-                       key=data["key"].strip() + "\n", **parsed)
-    db.session.add(cert)
-    db.session.commit()
-    return created(dump_certificate(cert))
+    return created(dump_certificate(cert_service.add(g.user, data["name"], data["certificate"], data["key"])))
 
 
 @v2.route("/certs/<name>", methods=["GET"])
@@ -77,8 +61,7 @@ def cert_info(name):
 
 @v2.route("/certs/<name>", methods=["DELETE"])
 def remove_cert(name):
-    db.session.delete(_find(name))
-    db.session.commit()
+    cert_service.remove(_find(name))
     return no_content()
 
 
@@ -90,11 +73,7 @@ def attach_cert(name, domain_name=None):
     domain_name = body.get("domain", domain_name)
     if not isinstance(domain_name, str) or not domain_name:
         raise ValidationError({"domain": ["This field is required."]})
-    domain = _domain_for_user(domain_name)
-    if domain.certificate_id is not None:
-        raise Conflict(f"Domain {domain.domain} already has a certificate attached.")
-    domain.certificate = cert
-    db.session.commit()
+    cert_service.attach(cert, _domain_for_user(domain_name))
     return created(dump_certificate(cert))
 
 
@@ -104,6 +83,5 @@ def detach_cert(name, domain_name):
     domain = _domain_for_user(domain_name)
     if domain.certificate_id != cert.id:
         raise not_found("Domain")
-    domain.certificate = None
-    db.session.commit()
+    cert_service.detach(domain)
     return no_content()

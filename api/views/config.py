@@ -1,12 +1,12 @@
 from flask import g, jsonify
 
 from api.auth import app_for_request
-from api.extensions import db
+from api.blueprint import v2
 from api.http import created, json_body
-from api.schemas.config import parse_changes
+from api.operations import respond
 from api.schemas.resources import dump_config
-from api.services import operations, releases
-from api.views import v2
+from core.config_changes import parse_changes
+from core.services import releases
 
 
 @v2.route("/apps/<app_id>/config", methods=["GET"])
@@ -17,11 +17,9 @@ def get_config(app_id):
 
 @v2.route("/apps/<app_id>/config", methods=["POST"])
 def set_config(app_id):
-    app = app_for_request(app_id, lock=True)
+    app = app_for_request(app_id)
     changes = parse_changes(json_body(allow_empty=False))
-    release, config = releases.new_config(app, g.user, changes)
-    operation = releases.deploy_if_built(app, g.user, release, "config")
-    db.session.commit()
+    release, config, operation = releases.change_config(app, g.user, changes)
     if operation is None:
         return created(dump_config(config, release))
-    return operations.start(operation, lambda op: created(dump_config(config, release)))
+    return respond(operation, lambda op: created(dump_config(config, release)))

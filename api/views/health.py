@@ -3,7 +3,7 @@ import redis
 from flask import Blueprint, current_app
 from sqlalchemy import text
 
-from api.extensions import db
+from core.extensions import db
 
 probes = Blueprint("probes", __name__)
 

@@ -1,16 +1,20 @@
 """Endpoints for the builder, authenticated by the shared builder key instead of a user token."""
+import uuid
+
 from flask import jsonify
 from marshmallow import Schema, fields, validate
 
-from api.auth import BUILDER, allow, can_use_app, find_app, user_by_name
-from api.errors import Forbidden, not_found
-from api.extensions import db
+from api.auth import BUILDER, allow
+from api.blueprint import v2
 from api.http import load
-from api.models import App, Collaborator, Key
+from api.operations import dump, respond, wants_async
 from api.schemas.resources import dump_config
-from api.services import operations, releases
-from api.views import v2
 from api.views.builds import check_procfile
+from core.access import can_use_app, find_app, user_by_name
+from core.errors import Forbidden, not_found
+from core.extensions import db
+from core.models import App, Collaborator, Key, Operation
+from core.services import releases
 
 
 class ReceiveSchema(Schema):
@@ -26,11 +30,12 @@ class BuildHookSchema(ReceiveSchema):
 
 
 def _apps_of(user):
-    select = db.select(App.id).order_by(App.id)
+    """{app id: app uuid} of the apps the user may push to."""
+    select = db.select(App.id, App.uuid).order_by(App.id)
     if not user.is_superuser:
         shared = db.select(Collaborator.app_uuid).where(Collaborator.user_id == user.id)
         select = select.where((App.owner_id == user.id) | App.uuid.in_(shared))
-    return list(db.session.execute(select).scalars())
+    return {app_id: str(app_uuid) for app_id, app_uuid in db.session.execute(select)}
 
 
 def _users_of(app):
@@ -64,7 +69,17 @@ def user_for_key(fingerprint):
     key = db.session.execute(db.select(Key).where(match)).scalar_one_or_none()
     if key is None:
         raise not_found("Key")
-    return jsonify({"username": key.owner.username, "apps": _apps_of(key.owner)})
+    apps = _apps_of(key.owner)
+    # "apps" as Deis answered; "app_uuids" so the builder binds each repository to one app, not one name
+    return jsonify({"username": key.owner.username, "apps": list(apps), "app_uuids": apps})
+
+
+@v2.route("/hooks/apps", methods=["GET"])
+@allow(BUILDER)
+def every_app():
+    """{app id: uuid} of every app, for the builder's sweep of repositories of gone apps."""
+    rows = db.session.execute(db.select(App.id, App.uuid).order_by(App.id))
+    return jsonify({"apps": {app_id: str(app_uuid) for app_id, app_uuid in rows}})
 
 
 @v2.route("/hooks/keys/<app_id>", methods=["GET"])
@@ -100,9 +115,20 @@ def config_for_build():
 def build_done():
     data = load(BuildHookSchema())
     user, app = _authorized(data)
-    db.session.execute(db.select(App.uuid).where(App.uuid == app.uuid).with_for_update())
-    _, release = releases.new_build(app, user, data["image"], check_procfile(data["procfile"]), data["sha"],
-                                    data["dockerfile"])
-    operation = releases.deploy_if_built(app, user, release, "build")
-    db.session.commit()
-    return operations.start(operation, lambda op: jsonify({"release": {"version": release.version}}))
+    _, release, operation = releases.add_build(app, user, data["image"], check_procfile(data["procfile"]),
+                                               data["sha"], data["dockerfile"])
+    if wants_async():  # the builder follows the deploy itself (hooks/operations), however long it takes
+        return jsonify({"release": {"version": release.version}, "operation": dump(operation)}), 202
+    return respond(operation, lambda op: jsonify({"release": {"version": release.version}}))
+
+
+@v2.route("/hooks/operations/<operation_id>", methods=["GET"])
+@allow(BUILDER)
+def operation_for_builder(operation_id):
+    try:
+        operation = db.session.get(Operation, uuid.UUID(operation_id))
+    except ValueError:
+        operation = None
+    if operation is None:
+        raise not_found("Operation")
+    return jsonify(dump(operation))

@@ -1,13 +1,14 @@
 from flask import g, jsonify
 from marshmallow import Schema, ValidationError, fields, validates
 
-from api import errors, sshkeys, validators
-from api.errors import not_found
-from api.extensions import db
+from api.blueprint import v2
 from api.http import created, load, no_content, paginate
-from api.models import Key
 from api.schemas.resources import dump_key
-from api.views import v2
+from core import validators
+from core.errors import not_found
+from core.extensions import db
+from core.models import Key
+from core.services import keys
 
 
 class KeySchema(Schema):
@@ -37,18 +38,7 @@ def list_keys():
 @v2.route("/keys", methods=["POST"])
 def add_key():
     data = load(KeySchema())
-    try:
-        public, fingerprint, md5 = sshkeys.parse(data["public"])
-    except ValueError as exc:
-        raise errors.ValidationError({"public": [str(exc)]}) from None
-    if db.session.execute(db.select(Key.uuid).where(Key.fingerprint == fingerprint)).first():
-        raise errors.ValidationError({"public": ["Key with this public already exists."]})
-    if db.session.execute(db.select(Key.uuid).where(Key.owner_id == g.user.id, Key.id == data["id"])).first():
-        raise errors.ValidationError({"id": [f"You already have a key named {data['id']}."]})
-    key = Key(id=data["id"], owner=g.user, public=public, fingerprint=fingerprint, fingerprint_md5=md5)
-    db.session.add(key)
-    db.session.commit()
-    return created(dump_key(key))
+    return created(dump_key(keys.add(g.user, data["id"], data["public"])))
 
 
 @v2.route("/keys/<key_id>", methods=["GET"])
@@ -58,6 +48,5 @@ def key_info(key_id):
 
 @v2.route("/keys/<key_id>", methods=["DELETE"])
 def remove_key(key_id):
-    db.session.delete(_own_key(key_id))
-    db.session.commit()
+    keys.remove(_own_key(key_id))
     return no_content()

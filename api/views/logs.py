@@ -1,18 +1,17 @@
-"""App logs: platform events (and, with a scheduler, container output), optionally followed."""
-import time
-
+"""App logs: platform events (from the database) and the processes' output (from the log store), merged by
+time, optionally followed."""
 from flask import Response, current_app, request, stream_with_context
 
 from api.auth import app_for_request
-from api.errors import ValidationError
-from api.extensions import db
-from api.models import AppEvent
-from api.views import v2
-from workers.scheduler import SchedulerError, SchedulerUnavailable, get_scheduler
+from api.blueprint import v2
+from core.errors import ValidationError
+from core.extensions import db
+from core.logs import LogStore
+from core.models import AppEvent
 
 MAX_LINES = 10000
 STAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
-FOLLOW_POLL_SECONDS = 0.5
+FOLLOW_WAIT_SECONDS = 1.0
 
 
 def _event_lines(app_uuid, lines=None, after_id=0):
@@ -27,15 +26,8 @@ def _event_lines(app_uuid, lines=None, after_id=0):
     return entries, (rows[-1].id if rows else after_id)
 
 
-def _container_lines(app_id, lines=None, since=None):
-    """The containers' lines as (timestamp, text); none when no scheduler is configured."""
-    try:
-        entries = get_scheduler(current_app.config["PIER"]).logs(app_id, lines, since=since)
-    except SchedulerUnavailable:
-        return []
-    except SchedulerError as exc:
-        return [(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), f"pier[scheduler]: {exc}\n")]
-    return [(stamp, f"{stamp} {app_id}[{name}]: {text}\n") for stamp, name, text in entries]
+def _output_lines(app_id, entries):
+    return [(stamp, f"{stamp} {app_id}[{source}]: {text}\n") for stamp, source, text in entries]
 
 
 def _lines_wanted():
@@ -48,16 +40,14 @@ def _lines_wanted():
     return lines
 
 
-def _follow(app_id, app_uuid, history, last_id):
-    last_stamp = history[-1][0] if history else time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+def _follow(store, app_id, app_uuid, history, last_event, cursor):
     yield "".join(text for _, text in history)
     while True:
-        db.session.commit()  # end the read transaction: never hold a snapshot (or locks) while idle
-        time.sleep(FOLLOW_POLL_SECONDS)
-        events, last_id = _event_lines(app_uuid, after_id=last_id)
-        new = sorted(events + _container_lines(app_id, since=last_stamp))
+        db.session.rollback()  # never hold a snapshot (or locks) while waiting
+        output, cursor = store.follow(app_id, cursor, FOLLOW_WAIT_SECONDS)
+        events, last_event = _event_lines(app_uuid, after_id=last_event)
+        new = sorted(events + _output_lines(app_id, output))
         if new:
-            last_stamp = max(last_stamp, new[-1][0])
             yield "".join(text for _, text in new)
 
 
@@ -65,10 +55,13 @@ def _follow(app_id, app_uuid, history, last_id):
 def app_logs(app_id):
     app = app_for_request(app_id)
     lines = _lines_wanted()
-    events, last_id = _event_lines(app.uuid, lines)
-    history = sorted(events + _container_lines(app.id, lines))[-lines:]
+    store = LogStore(current_app.config["PIER"].redis_url)
+    events, last_event = _event_lines(app.uuid, lines)
+    output, cursor = store.tail(app.id, lines)
+    history = sorted(events + _output_lines(app.id, output))[-lines:]
     if request.args.get("follow", "").lower() in ("true", "1", "yes"):
-        return Response(stream_with_context(_follow(app.id, app.uuid, history, last_id)), mimetype="text/plain")
+        return Response(stream_with_context(_follow(store, app.id, app.uuid, history, last_event, cursor)),
+                        mimetype="text/plain")
     if not history:
         return "", 204
     return Response("".join(text for _, text in history), mimetype="text/plain")

@@ -2,8 +2,8 @@
 from flask import jsonify
 
 from api.auth import ANONYMOUS, allow
+from api.blueprint import v2
 from api.openapi_spec import build_spec
-from api.views import v2
 
 
 @v2.route("/openapi.json", methods=["GET"])

@@ -2,12 +2,12 @@ import uuid
 
 from flask import g, jsonify
 
-from api.auth import can_use_app
-from api.errors import not_found
-from api.extensions import db
-from api.models import App, Operation
-from api.services.operations import dump
-from api.views import v2
+from api.blueprint import v2
+from api.operations import dump
+from core.access import can_use_app
+from core.errors import not_found
+from core.extensions import db
+from core.models import App, Operation
 
 
 @v2.route("/operations/<operation_id>", methods=["GET"])
@@ -18,9 +18,13 @@ def operation_info(operation_id):
         operation = None
     if operation is None:
         raise not_found("Operation")
-    app = db.session.get(App, operation.app_uuid)
-    allowed = can_use_app(app, g.user) if app is not None else (g.user.is_superuser or
-                                                                 operation.owner_id == g.user.id)
+    app = db.session.get(App, operation.app_uuid) if operation.app_uuid else None
+    if operation.app_uuid is None:  # a platform operation (backups, garbage collection): admins only
+        allowed = g.user.is_superuser
+    elif app is not None:
+        allowed = can_use_app(app, g.user)
+    else:  # its app was destroyed
+        allowed = g.user.is_superuser or operation.owner_id == g.user.id
     if not allowed:
         raise not_found("Operation")
     return jsonify(dump(operation))

@@ -1,14 +1,15 @@
 """Collaborators on an app, and the platform's administrators."""
 from flask import g, jsonify
 
-from api.auth import app_for_request, find_app, require_admin, user_by_name
-from api.errors import Forbidden, not_found
-from api.extensions import db
+from api.auth import app_for_request, require_admin
+from api.blueprint import v2
 from api.http import created, load, no_content, paginate
-from api.models import Collaborator, User
 from api.schemas.user import UsernameSchema
-from api.services import events
-from api.views import v2
+from core.access import find_app, is_owner_or_admin, user_by_name
+from core.errors import Forbidden, not_found
+from core.extensions import db
+from core.models import User
+from core.services import perms, users
 
 
 @v2.route("/apps/<app_id>/perms", methods=["GET"])
@@ -20,13 +21,9 @@ def list_perms(app_id):
 @v2.route("/apps/<app_id>/perms", methods=["POST"])
 def grant_perm(app_id):
     app = app_for_request(app_id)
-    if not (g.user.is_superuser or app.owner_id == g.user.id):
+    if not is_owner_or_admin(app, g.user):
         raise Forbidden("Only the owner or an administrator can share an app.")
-    user = user_by_name(load(UsernameSchema())["username"])
-    if db.session.get(Collaborator, (app.uuid, user.id)) is None:
-        db.session.add(Collaborator(app_uuid=app.uuid, user_id=user.id))
-        events.record(app, f"User {user.username} was granted access to {app.id}")
-        db.session.commit()
+    perms.grant(app, user_by_name(load(UsernameSchema())["username"]))
     return "", 201
 
 
@@ -36,12 +33,7 @@ def revoke_perm(app_id, username):
     user = user_by_name(username)
     if not (g.user.is_superuser or app.owner_id == g.user.id or g.user.id == user.id):
         raise Forbidden("You do not have permission to perform this action.")
-    grant = db.session.get(Collaborator, (app.uuid, user.id))
-    if grant is None:
-        raise Forbidden(f"{username} is not a collaborator on {app.id}.")
-    db.session.delete(grant)
-    events.record(app, f"User {username} was revoked access to {app.id}")
-    db.session.commit()
+    perms.revoke(app, user)
     return no_content()
 
 
@@ -59,8 +51,7 @@ def list_admins():
 def grant_admin():
     require_admin()
     user = user_by_name(load(UsernameSchema())["username"])
-    user.is_superuser = user.is_staff = True
-    db.session.commit()
+    users.set_admin(user, True)
     return created(_dump_admin(user))
 
 
@@ -70,6 +61,5 @@ def revoke_admin(username):
     user = user_by_name(username)
     if not user.is_superuser:
         raise not_found("User")
-    user.is_superuser = user.is_staff = False
-    db.session.commit()
+    users.set_admin(user, False)
     return no_content()

@@ -1,20 +1,18 @@
-"""Pods (process containers): list and restart, answered by the configured scheduler."""
+"""Pods (process containers): listed from what the workers last observed, restarted by a job."""
 from flask import current_app, g, jsonify
 
 from api.auth import app_for_request
-from api.errors import NotFound, ServiceUnavailable
-from api.extensions import db
-from api.services import operations
-from api.validators import process_type
-from api.views import v2
-from workers.scheduler import SchedulerError, get_scheduler
+from api.blueprint import v2
+from api.operations import respond
+from core.errors import NotFound
+from core.pods import PodStates
+from core.services import processes
+from core.validators import process_type
 
 
 def _pods(app, kind=None):
-    try:
-        return get_scheduler(current_app.config["PIER"]).pods(app.id, kind)
-    except SchedulerError as exc:
-        raise ServiceUnavailable(str(exc)) from None
+    pods = PodStates(current_app.config["PIER"].redis_url).read(app.id) or []
+    return [p for p in pods if kind in (None, p["type"])]
 
 
 def _check_type(kind):
@@ -51,6 +49,4 @@ def restart_pods(app_id, kind=None, name=None):
     app = app_for_request(app_id)
     if kind is not None:
         _check_type(kind)
-    operation = operations.add(app, g.user, "restart", type=kind, name=name)
-    db.session.commit()
-    return operations.start(operation, lambda op: jsonify(op.result["pods"]))
+    return respond(processes.restart(app, g.user, kind, name), lambda op: jsonify(op.result["pods"]))

@@ -2,14 +2,14 @@ from flask import g, jsonify
 from marshmallow import Schema, fields, validate
 
 from api.auth import app_for_request
-from api.errors import not_found
-from api.extensions import db
+from api.blueprint import v2
 from api.http import created, load, paginate
-from api.models import Release
+from api.operations import respond
 from api.schemas.resources import dump_release
-from api.services import operations, releases
-from api.views import v2
-
+from core.errors import not_found
+from core.extensions import db
+from core.models import Release
+from core.services import releases
 
 MAX_VERSION = 2 ** 31 - 1  # the versions column is a PostgreSQL integer
 
@@ -36,12 +36,10 @@ def release_info(app_id, version):
 
 @v2.route("/apps/<app_id>/releases/rollback", methods=["POST"])
 def rollback(app_id):
-    app = app_for_request(app_id, lock=True)
+    app = app_for_request(app_id)
     data = load(RollbackSchema())
-    release = releases.rollback(app, g.user, data.get("version"))
-    operation = releases.deploy_if_built(app, g.user, release, "rollback")
-    db.session.commit()
+    release, operation = releases.roll_back(app, g.user, data.get("version"))
     body = {"version": release.version}
     if operation is None:
         return created(body)
-    return operations.start(operation, lambda op: created(body))
+    return respond(operation, lambda op: created(body))

@@ -9,7 +9,7 @@ def test_pull_deploys_an_image_with_a_procfile(deployed):
     assert [(b["image"], b["procfile"]) for b in builds] == [
         ("example/web:v1", {"web": "bin/web", "worker": "bin/worker"})]
     [deploy] = recorder.calls("deploy")
-    assert (deploy.app, deploy.args["spec"]["version"]) == ("hello", 2)
+    assert (deploy.app, deploy.args["spec"].version) == ("hello", 2)
     info = deployed("builds:info", builds[0]["uuid"], "-a", "hello").stdout
     assert "example/web:v1" in info and "web: bin/web" in info
     assert deployed("builds:info", "nope", "-a", "hello", code=1).stderr == "Error: build nope of hello not found\n"
@@ -37,9 +37,9 @@ def test_a_failed_deploy_reports_the_scheduler_error(hello, recording_scheduler)
 def test_scale_and_list_processes(deployed):
     result = deployed("ps:scale", "web=2", "worker=1", "-a", "hello")
     assert result.stderr.startswith("Scaling processes... done in ")
-    assert "--- web:\nhello-v2-web-1" in result.stdout and "hello-v2-worker-1" in result.stdout
+    assert "--- web:\nhello.v2.web.1" in result.stdout and "hello.v2.worker.1" in result.stdout
     pods = deployed.json("ps", "-a", "hello")
-    assert sorted(p["name"] for p in pods) == ["hello-v2-web-1", "hello-v2-web-2", "hello-v2-worker-1"]
+    assert sorted(p["name"] for p in pods) == ["hello.v2.web.1", "hello.v2.web.2", "hello.v2.worker.1"]
     assert recorder.calls("scale")[-1].args["structure"] == {"web": 2, "worker": 1}
     deployed("scale", "worker=0", "-a", "hello")
     assert deployed.json("info", "-a", "hello")["app"]["structure"] == {"web": 2, "worker": 0}
@@ -53,9 +53,9 @@ def test_restart_all_one_type_or_one_process(deployed):
     result = deployed("ps:restart", "-a", "hello")
     assert result.stderr.startswith("Restarting processes... done in ")
     deployed("ps:restart", "worker", "-a", "hello")
-    deployed("restart", "hello-v2-web-2", "-a", "hello")
+    deployed("restart", "hello.v2.web.2", "-a", "hello")
     restarts = [(c.args["process_type"], c.args["name"]) for c in recorder.calls("restart")]
-    assert restarts == [(None, None), ("worker", None), ("web", "hello-v2-web-2")]
+    assert restarts == [(None, None), ("worker", None), ("web", "hello.v2.web.2")]
     assert deployed("ps:restart", "db", "-a", "hello", code=1).stderr == (
         "Error: hello has no process type or process named db; see pier ps:list -a hello\n")
 

@@ -5,8 +5,9 @@ from tests.e2e.platform import Platform
 from tests.e2e.users import User
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def platform(tmp_path_factory):
+    """Package-scoped: gone before the integration tests, whose apps' names it also uses, share the engine."""
     running = Platform(tmp_path_factory.mktemp("e2e"))
     try:
         running.start()
@@ -15,7 +16,7 @@ def platform(tmp_path_factory):
         running.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ada(platform, tmp_path_factory):
     """The first user: the administrator, with her SSH key added."""
     user = User(platform, tmp_path_factory.mktemp("ada"), "ada")
@@ -24,7 +25,7 @@ def ada(platform, tmp_path_factory):
     return user
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def bob(platform, ada, tmp_path_factory):
     """A user the administrator registered, with his SSH key added."""
     user = User(platform, tmp_path_factory.mktemp("bob"), "bob")

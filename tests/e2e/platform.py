@@ -1,8 +1,8 @@
-"""The whole platform, started as `make run` starts it (honcho and the Procfile), on its own database,
-Redis db and ports, so a running platform is never disturbed."""
+"""The whole platform, started as `make run` starts it (scripts/supervise and the Procfile), on its own
+database, Redis db and ports, so a running platform is never disturbed."""
 import os
-import signal
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -16,7 +16,8 @@ from sqlalchemy import create_engine, text
 from tests.support.builder import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-PROCESSES = ("web", "worker", "router", "builder")  # beat and flower are left out: nothing here needs them
+# beat and flower are left out: nothing here needs the periodic rounds (the watcher's repairs still run)
+PROCESSES = ("web", "worker", "builds", "runs", "periodic", "watcher", "router", "builder")
 REDIS_URL = "redis://127.0.0.1:6379/10"
 
 
@@ -29,39 +30,51 @@ def _wait(what, check, log, seconds=90):
         except OSError:
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"{what} did not come up within {seconds} s; honcho's log:\n{log.read_text()[-4000:]}")
+    raise RuntimeError(f"{what} did not come up within {seconds} s; the platform's log:\n{log.read_text()[-4000:]}")
 
 
 class Platform:
-    def __init__(self, workdir):
+    def __init__(self, workdir, processes=PROCESSES, database_url=None, redis_url=REDIS_URL, **settings):
         self.workdir = Path(workdir)
+        self.processes = processes
         self.api_port, self.http_port, self.https_port, self.ssh_port = (free_port() for _ in range(4))
         self.url = f"http://127.0.0.1:{self.api_port}"
-        self.database_url = os.environ["PIER_TEST_DATABASE_URL"].rsplit("/", 1)[0] + "/pier_e2e"
-        self.log = self.workdir / "honcho.log"
+        self.database_url = database_url or os.environ["PIER_TEST_DATABASE_URL"].rsplit("/", 1)[0] + "/pier_e2e"
+        self.redis_url = redis_url
+        self.log = self.workdir / "platform.log"
         # nginx's workers run as nobody and must reach the runtime folder: pytest's tmp folders are 0700
         self.router_runtime = tempfile.mkdtemp(prefix="pier-e2e-router-")
         os.chmod(self.router_runtime, 0o755)
         self.env = dict(
-            os.environ, DATABASE_URL=self.database_url, REDIS_URL=REDIS_URL, PIER_BIND=f"127.0.0.1:{self.api_port}",
+            os.environ, DATABASE_URL=self.database_url, REDIS_URL=redis_url, PIER_BIND=f"127.0.0.1:{self.api_port}",
             PIER_WEB_WORKERS="2", PIER_ROUTER_LISTEN=f"127.0.0.1:{self.http_port}",
             PIER_ROUTER_TLS_LISTEN=f"127.0.0.1:{self.https_port}", PIER_ROUTER_RUNTIME=self.router_runtime,
             PIER_BUILDER_LISTEN=f"127.0.0.1:{self.ssh_port}", PIER_BUILDER_HOST_KEY=str(self.workdir / "host_key"),
             PIER_GIT_ROOT=str(self.workdir / "git"), PIER_STORAGE_PATH=str(self.workdir / "storage"),
             PIER_CONTROLLER_URL=self.url, PIER_DOMAIN="e2e.localhost", PIER_DEPLOY_TIMEOUT="20",
-            PIER_DRAIN_SECONDS="0.5", PIER_STOP_GRACE_SECONDS="3", PIER_BUILDER_PORT=str(self.ssh_port))
+            PIER_DRAIN_SECONDS="0.5", PIER_STOP_GRACE_SECONDS="3", PIER_BUILDER_PORT=str(self.ssh_port),
+            **{f"PIER_{name.upper()}": str(value) for name, value in settings.items()})
         self.process = None
 
     def start(self):
+        """A new platform: an empty database (migrated) and Redis db, then its processes."""
         engine = create_engine(self.database_url)
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         engine.dispose()
-        redis.Redis.from_url(REDIS_URL).flushdb()
-        subprocess.run(["flask", "--app", "api:create_app", "db", "upgrade", "--directory", "migrations"],
+        redis.Redis.from_url(self.redis_url).flushdb()
+        self.migrate()
+        self.launch()
+
+    def migrate(self):
+        subprocess.run(["flask", "--app", "core.app:create_core_app", "db", "upgrade", "--directory", "migrations"],
                        cwd=ROOT, env=self.env, check=True, capture_output=True)
-        log = open(self.log, "wb")
-        self.process = subprocess.Popen(["honcho", "start", "-f", "Procfile", *PROCESSES], cwd=ROOT, env=self.env,
+
+    def launch(self):
+        """Starts the processes, as `make run` does after its set-up, and waits until they answer."""
+        log = open(self.log, "ab")
+        self.process = subprocess.Popen([str(ROOT / "scripts" / "supervise"), "-f", "Procfile", *self.processes],
+                                        cwd=ROOT, env=self.env,
                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         _wait("the controller", lambda: urllib.request.urlopen(self.url + "/healthz", timeout=2).status == 200,
               self.log)
@@ -69,15 +82,27 @@ class Platform:
             _wait(f"port {port}", lambda: subprocess.run(["bash", "-c", f"echo > /dev/tcp/127.0.0.1/{port}"],
                                                          capture_output=True).returncode == 0, self.log)
 
-    def stop(self):
+    def halt(self):
+        """Stops every process (as Ctrl-C on `make run`); the apps' containers keep running."""
         if self.process is not None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
-                self.process.wait(timeout=30)
+                self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
+            self.process = None
+
+    def stop(self):
+        self.halt()
         self.remove_containers()
         shutil.rmtree(self.router_runtime, ignore_errors=True)
+
+    def pid_of(self, name):
+        """The pid of the process the supervisor last started for a Procfile line."""
+        import re
+        found = re.findall(rf"^\S+ {re.escape(name)}\s+\| started with pid (\d+)$", self.log.read_text(),
+                           re.MULTILINE)
+        return int(found[-1]) if found else None
 
     def remove_containers(self):
         engine = create_engine(self.database_url)

@@ -3,8 +3,8 @@ import pytest
 from sqlalchemy import text
 
 from api import create_app
-from api.extensions import db
-from api.models import User
+from core.extensions import db
+from core.models import User
 from tests.conftest import settings_for_tests as settings_with
 from tests.factories import PASSWORD, Caller
 

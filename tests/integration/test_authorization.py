@@ -10,9 +10,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 
-from api.extensions import db
-from api.models import App, Build, Operation, User
 from api.openapi_spec import build_spec, parameter_kind
+from core.extensions import db
+from core.models import App, Build, Operation, User
+from core.pods import PodStates
 from tests.factories import Caller
 
 SPEC = build_spec()
@@ -98,8 +99,11 @@ def world(app, caller, admin, alice, bob):
                               state="failed", error="No scheduler is configured")
         db.session.add_all([build, operation])
         db.session.commit()
+        PodStates(app.config["PIER"].redis_url).write(APP_ID, [{
+            "name": "owned.v2.web.1", "release": "v2", "started": "2026-01-01T00:00:00Z", "state": "up",
+            "type": "web"}])
         values = {"app_id": APP_ID, "build_uuid": str(build.uuid), "domain": DOMAIN, "cert": CERT, "kind": "web",
-                  "pod": "owned-web-1", "username": "dave", "version": "1", "key_id": KEY_ID,
+                  "pod": "owned.v2.web.1", "username": "dave", "version": "1", "key_id": KEY_ID,
                   "operation_id": str(operation.uuid),
                   "fingerprint": alice.get(f"/v2/keys/{KEY_ID}").get_json()["fingerprint"]}
     return {"alice": alice, "bob": bob, "carol": carol, "admin": admin, "values": values,

@@ -1,8 +1,8 @@
 """`git push` of apps without a Dockerfile: Heroku buildpacks in the stack image, slugs and build caches in
 object storage, runtime images in the registry."""
+from core.storage import store_for
+from core.storage.keys import cache_key, slug_key
 from tests.support.builder import builder, pusher, served  # noqa: F401 - fixtures
-from workers.build.keys import cache_key, slug_key
-from workers.storage import store_for
 
 SERVER = """import os, six
 from http.server import BaseHTTPRequestHandler, HTTPServer

@@ -1,19 +1,30 @@
-"""Pier end to end on the Docker scheduler: API, real worker, real containers."""
+"""Pier end to end on the Docker scheduler: API, real worker, real containers, the watcher collecting logs."""
+import threading
+
 import pytest
 
-from api.extensions import db
-from api.models import App
+from core.endpoints import Endpoints
+from core.extensions import db
+from core.models import App, Operation
 from tests.support.docker_apps import build_images, get, remove_app_containers
 from tests.support.recording_scheduler import settings_changed
-from workers.endpoints import Endpoints
+from tests.support.waiting import wait_for
+from workers.watcher import collect
 
 
 @pytest.fixture
 def docker_platform(app, worker):
-    """The Docker scheduler in force; afterwards the containers of every app the test made are removed."""
+    """The Docker scheduler in force and the watcher collecting logs; afterwards the containers of every app
+    the test made are removed."""
     client = build_images()
-    with settings_changed(app, scheduler="docker", deploy_timeout=30.0, drain_seconds=0.0, stop_grace_seconds=2):
+    with settings_changed(app, scheduler="docker", deploy_timeout=30.0, drain_seconds=0.0,
+                          stop_grace_seconds=2) as settings:
+        stop = threading.Event()
+        watcher = threading.Thread(target=collect, args=(settings, stop), daemon=True)
+        watcher.start()
         yield client
+        stop.set()
+        watcher.join(timeout=10)
     with app.app_context():
         for app_uuid in db.session.execute(db.select(App.uuid)).scalars():
             remove_app_containers(client, str(app_uuid))
@@ -36,8 +47,11 @@ def test_push_an_image_configure_run_and_destroy(app, alice, docker_platform):
     assert pods["count"] == 1 and pods["results"][0]["release"] == "v3"
     run = alice.post("/v2/apps/dockhello/run", {"command": "echo $MESSAGE $DEIS_RELEASE"}).get_json()
     assert run == {"exit_code": 0, "output": "configured v3\n"}
+    assert wait_for(lambda: "dockhello[dockhello.v3.cmd.1]: listening on 8080" in
+                    alice.get("/v2/apps/dockhello/logs").get_data(as_text=True))
     logs = alice.get("/v2/apps/dockhello/logs").get_data(as_text=True)
-    assert "listening on 8080" in logs and "release v3 deployed" in logs
+    assert "dockhello[dockhello.v2.cmd.1]: listening on 8080" in logs, "the log of v2 outlives its container"
+    assert "release v3 deployed" in logs
     assert alice.delete("/v2/apps/dockhello").status_code == 204
     assert docker_platform.containers.list(all=True, filters={"label": "io.pier.app=dockhello"}) == []
 
@@ -59,12 +73,23 @@ def test_reconcile_brings_back_a_container_removed_by_hand(app, alice, docker_pl
     from workers.runners.reconcile import reconcile_all
     alice.create_app("dockdrift")
     alice.post("/v2/apps/dockdrift/builds", {"image": "pier-test/web:one"})
-    docker_platform.containers.get("dockdrift-v2-cmd-0").remove(force=True)
+    docker_platform.containers.get("dockdrift.v2.cmd.1").remove(force=True)
     with app.app_context():
         assert "dockdrift" in reconcile_all()
+    assert wait_for(lambda: repairs_of(app, "dockdrift") == ["succeeded"])
+    with app.app_context():
         assert "dockdrift" not in reconcile_all()
-    assert docker_platform.containers.get("dockdrift-v2-cmd-0").status == "running"
+    assert docker_platform.containers.get("dockdrift.v2.cmd.1").status == "running"
     assert served(app, "dockdrift") == "one"
+    assert "v2 redeployed in place: cmd: 0 of 1 up" in alice.get("/v2/apps/dockdrift/logs").get_data(as_text=True)
+
+
+def repairs_of(app, app_id):
+    with app.app_context():
+        found = db.session.execute(db.select(Operation.state).where(Operation.app_id == app_id,
+                                                                    Operation.kind == "repair")).scalars().all()
+        db.session.remove()
+    return found
 
 
 def test_the_release_phase_runs_before_the_release_goes_live(app, alice, docker_platform):
@@ -86,10 +111,11 @@ def test_the_release_phase_runs_before_the_release_goes_live(app, alice, docker_
 def test_logs_merge_container_output_and_follow_streams_it(app, alice, docker_platform):
     alice.create_app("docklogs")
     alice.post("/v2/apps/docklogs/builds", {"image": "pier-test/web:one"})
+    assert wait_for(lambda: "listening on 8080" in alice.get("/v2/apps/docklogs/logs").get_data(as_text=True))
     response = alice.client.get("/v2/apps/docklogs/logs?follow=true", headers=alice.headers(), buffered=False)
     chunks = iter(response.response)
     history = next(chunks).decode()
-    assert "docklogs[docklogs-v2-cmd-0]: listening on 8080" in history
+    assert "docklogs[docklogs.v2.cmd.1]: listening on 8080" in history
     assert "release v2 deployed" in history
     get(Endpoints(app.config["PIER"].redis_url).read("docklogs")["cmd"][0], "/followed")
     seen = ""
@@ -98,7 +124,7 @@ def test_logs_merge_container_output_and_follow_streams_it(app, alice, docker_pl
         if "request /followed" in seen:
             break
     response.close()
-    assert "docklogs[docklogs-v2-cmd-0]: request /followed" in seen
+    assert "docklogs[docklogs.v2.cmd.1]: request /followed" in seen
 
 
 def test_a_container_failing_its_liveness_probe_is_restarted(app, alice, docker_platform):
@@ -112,11 +138,11 @@ def test_a_container_failing_its_liveness_probe_is_restarted(app, alice, docker_
     probe = {"httpGet": {"path": "/missing", "port": 8080}, "failureThreshold": 2}
     assert alice.post("/v2/apps/docklive/config",
                       {"healthcheck": {"cmd": {"livenessProbe": probe}}}).status_code == 201
-    started = docker_platform.containers.get("docklive-v4-cmd-0").attrs["State"]["StartedAt"]
+    started = docker_platform.containers.get("docklive.v4.cmd.1").attrs["State"]["StartedAt"]
     with app.app_context():
         assert check_all() == []
-        assert check_all() == ["docklive-v4-cmd-0"]
-    assert docker_platform.containers.get("docklive-v4-cmd-0").attrs["State"]["StartedAt"] != started
+        assert check_all() == ["docklive.v4.cmd.1"]
+    assert docker_platform.containers.get("docklive.v4.cmd.1").attrs["State"]["StartedAt"] != started
     assert "liveness probe failed 2 times in a row" in alice.get("/v2/apps/docklive/logs").get_data(as_text=True)
     healthy = {"httpGet": {"path": "/", "port": 8080}, "failureThreshold": 1}
     alice.post("/v2/apps/docklive/config", {"healthcheck": {"cmd": {"livenessProbe": healthy}}})

@@ -12,12 +12,15 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
-                                               status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
-from api.extensions import db
-from api.models import Operation
 from api.openapi_spec import build_spec
+from core.extensions import db
+from core.models import Operation
 
 # 503 is documented: with no scheduler configured (PIER_SCHEDULER=none in tests) the pod list says so.
 NOT_SERVER_ERRORS = ["2xx", "3xx", "4xx", "503"]

@@ -52,7 +52,9 @@ def test_key_fingerprint_maps_to_the_user_and_their_apps(builder, alice, bob, tm
     bob.create_app("beta")
     bob.create_app("gamma")
     share(bob, "beta", "alice")
-    expected = {"username": "alice", "apps": ["alpha", "beta"]}
+    uuids = {name: owner.get(f"/v2/apps/{name}").get_json()["uuid"] for name, owner in (("alpha", alice),
+                                                                                     ("beta", bob))}
+    expected = {"username": "alice", "apps": ["alpha", "beta"], "app_uuids": uuids}
 
     sha256 = openssh_fingerprint(pub)
     assert sha256.startswith("SHA256:")
@@ -68,9 +70,9 @@ def test_key_fingerprint_maps_to_the_user_and_their_apps(builder, alice, bob, tm
 
 def test_an_admins_key_lists_every_app(builder, admin, alice, tmp_path):
     _, pub = add_key(admin, tmp_path, "admin-key")
-    alice.create_app("alpha")
+    alpha = alice.create_app("alpha")["uuid"]
     response = hook(builder, "GET", f"/v2/hooks/key/{openssh_fingerprint(pub)}")
-    assert response.get_json() == {"username": "admin", "apps": ["alpha"]}
+    assert response.get_json() == {"username": "admin", "apps": ["alpha"], "app_uuids": {"alpha": alpha}}
 
 
 def test_unknown_fingerprints_are_not_found(builder, alice, tmp_path):

@@ -10,8 +10,9 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from api import MIGRATIONS, create_app
-from api.extensions import db
+from api import create_app
+from core.app import MIGRATIONS
+from core.extensions import db
 from tests.conftest import settings_for_tests
 
 

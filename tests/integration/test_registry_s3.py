@@ -11,8 +11,8 @@ from pathlib import Path
 import docker
 import pytest
 
+from core.storage import S3Store
 from tests.support.s3 import free_port, s3_endpoint  # noqa: F401 - fixture
-from workers.storage import S3Store
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -35,8 +35,8 @@ def test_build_deploys_the_image(hello):
     assert hello.get("/v2/apps/hello").get_json()["structure"] == {"cmd": 1}
     [deploy] = recorder.calls("deploy")
     assert deploy.app == "hello"
-    assert deploy.args["spec"]["image"] == "example/web:v1"
-    assert deploy.args["spec"]["version"] == 2
+    assert deploy.args["spec"].image == "example/web:v1"
+    assert deploy.args["spec"].version == 2
     assert deploy.args["structure"] == {"cmd": 1}
 
 
@@ -45,7 +45,7 @@ def test_build_with_procfile_starts_web_only(hello):
     build = deploy_image(hello, "hello", procfile={"web": "bin/web", "worker": "bin/worker"})
     assert build["procfile"] == {"web": "bin/web", "worker": "bin/worker"}
     assert hello.get("/v2/apps/hello").get_json()["structure"] == {"web": 1, "worker": 0}
-    assert recorder.calls("deploy")[0].args["spec"]["procfile"] == build["procfile"]
+    assert recorder.calls("deploy")[0].args["spec"].procfile == build["procfile"]
 
 
 @built
@@ -53,8 +53,8 @@ def test_build_deploys_the_current_config(hello):
     hello.post("/v2/apps/hello/config", {"values": {"FOO": "bar"}, "memory": {"cmd": "256M"}})
     deploy_image(hello, "hello")
     spec = recorder.calls("deploy")[0].args["spec"]
-    assert spec["env"]["FOO"] == "bar" and spec["env"]["DEIS_RELEASE"] == "v3"
-    assert spec["memory"] == {"cmd": "256M"}
+    assert spec.env["FOO"] == "bar" and spec.env["DEIS_RELEASE"] == "v3"
+    assert spec.memory == {"cmd": "256M"}
 
 
 @pytest.mark.parametrize("body", [
@@ -195,8 +195,8 @@ def test_rollback_redeploys_the_old_build_and_config(hello):
     release = latest_release(hello, "hello")
     assert (release["build"], release["config"], release["state"]) == (first["uuid"], v2_config, "deployed")
     last_deploy = recorder.calls("deploy")[-1].args["spec"]
-    assert (last_deploy["image"], last_deploy["version"]) == ("example/web:v1", 5)
-    assert "FOO" not in last_deploy["env"]
+    assert (last_deploy.image, last_deploy.version) == ("example/web:v1", 5)
+    assert "FOO" not in last_deploy.env
 
 
 @built

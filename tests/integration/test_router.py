@@ -15,8 +15,8 @@ from router.apply import Nginx, RouterConfigError
 from router.certs import DEFAULT_NAME
 from router.sync import sync_once
 from tests.support.docker_apps import build_images, remove_app_containers
-from tests.unit.test_certificates import self_signed
 from tests.support.recording_scheduler import settings_changed
+from tests.unit.test_certificates import self_signed
 
 
 def free_port():

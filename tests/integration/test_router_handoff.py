@@ -4,8 +4,8 @@ import time
 
 import redis
 
+from core.endpoints import ALIVE, APPLIED, VERSION, Endpoints
 from tests.conftest import TEST_REDIS_URL
-from workers.endpoints import ALIVE, APPLIED, VERSION, Endpoints
 
 
 def fresh():

@@ -9,15 +9,15 @@ from contextlib import contextmanager
 
 import pytest
 
-from api.extensions import db
-from api.models import App
-from api.services.releases import latest_good
+from core.endpoints import Endpoints
+from core.extensions import db
+from core.models import App
+from core.services.releases import latest_good
 from router.apply import Nginx, RouterConfigError
 from router.sync import sync_once
 from tests.integration.test_router import fetch, free_port, router  # noqa: F401
 from tests.support.docker_apps import remove_app_containers
 from tests.support.router_backend import Backend, accept_key, frame, read_frame
-from workers.endpoints import Endpoints
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
+from core.storage import FilesystemStore, NotFound, S3Store, StorageError
 from tests.support.s3 import free_port, s3_endpoint  # noqa: F401 - fixture
-from workers.storage import FilesystemStore, NotFound, S3Store, StorageError
 
 SECRET = "pier-test-secret-0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 

@@ -10,9 +10,9 @@ import pytest
 import redis
 from celery import Celery
 
-from api.extensions import db
-from api.models import App, Operation, Release, User
-from api.services import releases
+from core.extensions import db
+from core.models import App, Operation, Release, User
+from core.services import releases
 from tests.conftest import TEST_REDIS_URL
 from tests.support.docker_apps import build_images, remove_app_containers
 
@@ -59,7 +59,7 @@ def test_a_deploy_whose_worker_dies_is_redelivered_and_converges(app, alice, wor
             operation = releases.deploy_if_built(faulty, user, release, "build")
             db.session.commit()
             operation_id = operation.uuid
-        Celery(broker=BROKER).send_task("deploy.release", args=[str(operation_id)])
+        Celery(broker=BROKER).send_task("deploy.release", args=[str(operation_id)], queue="deploys")
 
         def state():
             with app.app_context():
@@ -76,6 +76,6 @@ def test_a_deploy_whose_worker_dies_is_redelivered_and_converges(app, alice, wor
                                       .where(App.id == "faulty").order_by(Release.version)).all()
         assert [tuple(r) for r in rows] == [(1, "superseded"), (2, "deployed")]
         names = [c.name for c in client.containers.list(all=True, filters={"label": "io.pier.app=faulty"})]
-        assert names == ["faulty-v2-web-0"]
+        assert names == ["faulty.v2.web.1"]
     finally:
         remove_app_containers(client, created["uuid"])

@@ -12,11 +12,11 @@ import docker
 import pytest
 from werkzeug.serving import make_server
 
-from api.extensions import db
-from api.models import App
+from core.endpoints import Endpoints
+from core.extensions import db
+from core.models import App
 from tests.support.docker_apps import build_images, get, remove_app_containers
 from tests.support.recording_scheduler import settings_changed
-from workers.endpoints import Endpoints
 
 ROOT = Path(__file__).resolve().parents[2]
 

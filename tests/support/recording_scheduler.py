@@ -1,4 +1,4 @@
-"""A scheduler for tests: records every call, answers with predictable pods and run output, fails on request.
+"""The in-memory scheduler, recording every call, failing on request and able to hold deploys.
 
 Use it through `installed(app)` (or the `recording_scheduler` fixture) together with the session `worker`
 fixture: it registers the class as "recording" in SCHEDULERS and points the app's settings at it.
@@ -10,26 +10,27 @@ from collections import namedtuple
 
 import pytest
 
-from workers.scheduler import SCHEDULERS, Scheduler, SchedulerError
+from workers.scheduler import SCHEDULERS, SchedulerError
+from workers.scheduler.memory import WORLD, MemoryScheduler
 
 NAME = "recording"
-STARTED = "2024-01-01T00:00:00Z"
 GATE_TIMEOUT = 60
 
 Call = namedtuple("Call", "method app args")
 
 CALLS = []
 _lock = threading.Lock()
-_state = {"fail": None, "gate": None, "formations": {}}
+_state = {"fail": None, "gate": None}
 
 
 def reset():
     with _lock:
         CALLS.clear()
         gate = _state["gate"]
-        _state.update(fail=None, gate=None, formations={})
+        _state.update(fail=None, gate=None)
     if gate is not None:
         gate.set()
+    WORLD.reset()
 
 
 def calls(method=None):
@@ -51,23 +52,11 @@ def block_deploys():
     return gate
 
 
-def pod_list(app_id, process_type=None, name=None):
-    """One "up" pod per replica of the last deployed or scaled formation, in a stable order."""
-    with _lock:
-        version, structure = _state["formations"].get(app_id, (None, {}))
-    pods = []
-    for kind, replicas in sorted(structure.items()):
-        for index in range(1, replicas + 1):
-            pods.append({"name": f"{app_id}-v{version}-{kind}-{index}", "release": f"v{version}",
-                         "started": STARTED, "state": "up", "type": kind})
-    return [p for p in pods if process_type in (None, p["type"]) and name in (None, p["name"])]
-
-
 def run_output(spec, command):
-    return f"{spec['app']} v{spec['version']} ran: {command}\n"
+    return f"{spec.app} v{spec.version} ran: {command}\n"
 
 
-class RecordingScheduler(Scheduler):
+class RecordingScheduler(MemoryScheduler):
     def _record(self, method, app_id, **args):
         with _lock:
             CALLS.append(Call(method, app_id, args))
@@ -76,41 +65,31 @@ class RecordingScheduler(Scheduler):
                 _state["fail"] = None
                 raise SchedulerError(fail[1])
 
-    def _remember(self, spec, structure):
-        with _lock:
-            _state["formations"][spec["app"]] = (spec["version"], dict(structure))
-
     def deploy(self, spec, structure):
-        self._record("deploy", spec["app"], spec=spec, structure=dict(structure))
+        self._record("deploy", spec.app, spec=spec, structure=dict(structure))
         gate = _state["gate"]
         if gate is not None:
             gate.wait(GATE_TIMEOUT)
-        self._remember(spec, structure)
+        super().deploy(spec, structure)
 
     def scale(self, spec, structure):
-        self._record("scale", spec["app"], spec=spec, structure=dict(structure))
-        self._remember(spec, structure)
+        self._record("scale", spec.app, spec=spec, structure=dict(structure))
+        super().scale(spec, structure)
 
-    def restart(self, app_id, process_type=None, name=None):
-        self._record("restart", app_id, process_type=process_type, name=name)
-        return pod_list(app_id, process_type, name)
+    def restart(self, spec, structure, process_type=None, name=None):
+        self._record("restart", spec.app, process_type=process_type, name=name)
+        return super().restart(spec, structure, process_type, name)
 
     def run(self, spec, command):
-        self._record("run", spec["app"], spec=spec, command=command)
+        """`exit N` exits with N; anything else prints `<app> v<N> ran: <command>` and succeeds."""
+        self._record("run", spec.app, spec=spec, command=command)
         words = command.split()
         exit_code = int(words[1]) if len(words) == 2 and words[0] == "exit" and words[1].isdigit() else 0
         return exit_code, run_output(spec, command)
 
-    def pods(self, app_id, process_type=None):
-        self._record("pods", app_id, process_type=process_type)
-        return pod_list(app_id, process_type)
-
-    def logs(self, app_id, lines=None, since=None):
-        self._record("logs", app_id, lines=lines)
-        return []
-
-    def destroy(self, app_uuid):
+    def destroy(self, app_id, app_uuid):
         self._record("destroy", app_uuid)
+        super().destroy(app_id, app_uuid)
 
 
 @contextlib.contextmanager
@@ -130,7 +109,7 @@ def installed(app, **changes):
     reset()
     SCHEDULERS[NAME] = RecordingScheduler
     try:
-        with settings_changed(app, scheduler=NAME, **changes):
+        with settings_changed(app, scheduler=NAME, drain_seconds=0.0, **changes):
             yield
     finally:
         reset()

@@ -1,7 +1,7 @@
 import pytest
 
-from api.errors import UnprocessableEntity, ValidationError
-from api.schemas.config import check_merged, parse_changes
+from core.config_changes import check_merged, parse_changes
+from core.errors import UnprocessableEntity, ValidationError
 
 HTTP_PROBE = {"httpGet": {"path": "/health", "port": 5000, "scheme": "HTTP",
                           "httpHeaders": [{"name": "X-Check", "value": "1"}]},

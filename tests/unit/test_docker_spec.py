@@ -1,9 +1,10 @@
 import pytest
 
-from workers.scheduler import docker_spec as specs
+from workers.scheduler.docker import containers as specs
+from workers.scheduler.spec import ReleaseSpec
 
-SPEC = {"app": "hello", "app_uuid": "u-1", "version": 3, "image": "hello:git-abc", "procfile": {"web": "bin/web"},
-        "env": {"FOO": "bar", "DEIS_APP": "hello"}, "memory": {"web": "256M/1G"}, "cpu": {"web": "100m/500m"}}
+SPEC = ReleaseSpec(app="hello", app_uuid="u-1", version=3, image="hello:git-abc", procfile={"web": "bin/web"},
+                   env={"FOO": "bar", "DEIS_APP": "hello"}, memory={"web": "256M/1G"}, cpu={"web": "100m/500m"})
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -28,18 +29,18 @@ def test_cpu_limits(value, expected):
 
 
 def test_port_comes_from_config_then_the_image_then_5000():
-    assert specs.port_for({"env": {"PORT": "9000"}}, {"8080/tcp": {}}) == 9000
-    assert specs.port_for({"env": {}}, {"9090/tcp": {}, "8080/tcp": {}, "53/udp": {}}) == 8080
-    assert specs.port_for({"env": {}}, {}) == 5000
+    assert specs.port_for(ReleaseSpec("a", "u", 1, "i", env={"PORT": "9000"}), {"8080/tcp": {}}) == 9000
+    assert specs.port_for(SPEC, {"9090/tcp": {}, "8080/tcp": {}, "53/udp": {}}) == 8080
+    assert specs.port_for(SPEC, {}) == 5000
 
 
 def test_container_spec_carries_env_labels_limits_and_the_procfile_command():
-    built = specs.container_spec(SPEC, "web", 0, 5000)
-    assert built["name"] == "hello-v3-web-0"
+    built = specs.container_spec(SPEC, "web", 1, 5000)
+    assert built["name"] == "hello.v3.web.1"
     assert built["command"] == ["/bin/sh", "-c", "bin/web"]
     assert built["environment"] == {"FOO": "bar", "DEIS_APP": "hello", "PORT": "5000"}
     assert built["labels"] == {"io.pier.app": "hello", "io.pier.app-uuid": "u-1", "io.pier.release": "v3",
-                               "io.pier.type": "web", "io.pier.index": "0"}
+                               "io.pier.type": "web", "io.pier.index": "1"}
     assert built["mem_limit"] == 1024 ** 3 and built["mem_reservation"] == 256 * 1024 ** 2
     assert built["nano_cpus"] == 500_000_000 and built["network"] == "pier"
     assert specs.container_spec(SPEC, "cmd", 1, 5000)["command"] is None
@@ -61,3 +62,10 @@ def test_pod_state(status, code, restarting, state):
 
 def test_epoch_seconds_is_a_little_early():
     assert specs.epoch_seconds("1970-01-01T00:01:40.123456789Z") == 99.0
+
+
+def test_names_of_two_apps_never_meet_whatever_their_names():
+    # app "cl-v2" type "web" and app "cl" type "v2-web" at release v2 once both named "cl-v2-v2-web-0"
+    victim = specs.container_name(ReleaseSpec("cl-v2", "u-1", 2, "i"), "web", 1)
+    attacker = specs.container_name(ReleaseSpec("cl", "u-2", 2, "i"), "v2-web", 1)
+    assert victim != attacker

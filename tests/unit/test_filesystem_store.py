@@ -3,8 +3,7 @@ import stat
 
 import pytest
 
-from workers.storage import FilesystemStore, NotFound, StorageError
-from workers.storage import filesystem
+from core.storage import FilesystemStore, NotFound, StorageError, filesystem
 
 KEY = "apps/web/git-1a2b3c4d/source.tar.gz"
 

@@ -1,7 +1,7 @@
 import pytest
 
-from router import proxy
-from router.proxy import proxy_settings
+from core import proxy
+from core.proxy import proxy_settings
 from router.render import UnsafeRoute, generation, render
 
 ROUTE = {"app": "hello", "hosts": ["www.example.com", "hello.localhost"], "endpoints": ["172.18.0.3:5000",

@@ -2,7 +2,7 @@ import dataclasses
 
 import pytest
 
-from api.settings import Settings, SettingsError
+from core.settings import Settings, SettingsError
 
 SECRET = "s" * 32
 BUILDER = "b" * 40

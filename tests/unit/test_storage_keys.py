@@ -2,9 +2,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from core.storage import FilesystemStore, S3Store, StorageError, store_for
+from core.storage.base import MAX_KEY_LENGTH, check_key, check_prefix
 from tests.conftest import settings_for_tests
-from workers.storage import FilesystemStore, S3Store, StorageError, store_for
-from workers.storage.base import MAX_KEY_LENGTH, check_key, check_prefix
 
 
 @pytest.mark.parametrize("key", [

@@ -1,6 +1,6 @@
 import pytest
 
-from api import validators
+from core import validators
 
 
 def refused(check, *args):

@@ -14,9 +14,9 @@ import requests
 import yaml
 from docker.errors import APIError, DockerException
 
+from core.units import memory_bytes
 from workers import safe_tar
 from workers.build import BuildFailed
-from workers.scheduler.docker_spec import memory_bytes
 
 STACK_USER = 1000
 WAIT_STEP = 2.0

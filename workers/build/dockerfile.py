@@ -7,8 +7,8 @@ import requests
 import urllib3
 from docker.errors import APIError, DockerException
 
+from core.units import memory_bytes
 from workers.build import BuildFailed
-from workers.scheduler.docker_spec import memory_bytes
 
 WATCH_SECONDS = 1.0
 

@@ -1,7 +1,7 @@
 """Procfiles: `type: command` per line, as Heroku reads them."""
 import re
 
-from api.validators import process_type
+from core.validators import process_type
 
 LINE = re.compile(r"^([^:#\s][^:\s]*)\s*:\s*(.*?)\s*$")
 MAX_BYTES = 64 * 1024

@@ -14,14 +14,14 @@ from pathlib import Path
 import docker
 from docker.errors import DockerException
 
-from api.extensions import db
-from api.models import App
-from api.services import releases
+from core.build_output import Publisher
+from core.extensions import db
+from core.models import App
+from core.services import releases
+from core.storage import NotFound, StorageError, store_for
+from core.storage.keys import cache_key, slug_key, source_key
 from workers import safe_tar
 from workers.build import BuildFailed, buildpack, dockerfile, procfile, registry
-from workers.build.keys import cache_key, slug_key, source_key
-from workers.build.stream import Publisher
-from workers.storage import NotFound, StorageError, store_for
 
 log = logging.getLogger("pier.builds")
 
@@ -30,7 +30,9 @@ def run(settings, build_id, app_id, sha, buildpack_url="", disable_cache=False):
     publish = Publisher(settings.redis_url, build_id)
     started = time.monotonic()
     try:
-        result = _build(settings, publish, app_id, sha, buildpack_url, disable_cache, started)
+        publish.alive()
+        with publish.heartbeat():
+            result = _build(settings, publish, app_id, sha, buildpack_url, disable_cache, started)
     except BuildFailed as exc:
         publish.done(False, error=str(exc))
         return

@@ -1,82 +1,101 @@
-"""Runs an operation: loads its rows, calls the scheduler, records the outcome on the rows."""
+"""Runs an operation: loads its rows, calls the scheduler, records the outcome through the core's services."""
 import logging
 import uuid
 
 from flask import current_app
+from sqlalchemy.exc import DBAPIError
 
-from api.extensions import db
-from api.models import App, Operation, Release
-from api.services import events
-from api.services.operations import publish_finished
-from api.services.releases import RELEASE_PHASE, structure_for, supersede_deployed
-from workers.endpoints import Endpoints
-from workers.runners.specs import release_spec
+from core.builder_events import forget
+from core.endpoints import Endpoints
+from core.extensions import db
+from core.logs import LogStore
+from core.models import App, Release
+from core.pods import PodStates
+from core.services import apps, operations, releases
+from core.services.releases import RELEASE_PHASE, structure_for
+from core.storage import StorageError, store_for
+from core.storage.keys import app_prefix
+from workers.build.images import remove_app_images
+from workers.registry import Registry, RegistryError
+from workers.runners.specs import release_spec, running_release
 from workers.scheduler import SchedulerError, get_scheduler
 
 log = logging.getLogger("pier.workers")
 
 
-def execute(operation_uuid, runner):
-    """Idempotent: a finished operation is left alone; a redelivered running one is run again."""
-    settings = current_app.config["PIER"]
-    operation = db.session.get(Operation, uuid.UUID(operation_uuid))
+def scheduler_for(settings):
+    """The configured scheduler, handing its endpoints to the router through Redis."""
+    return get_scheduler(settings, routing=Endpoints(settings.redis_url))
+
+
+def execute(task, operation_uuid, runner):
+    """Idempotent: a finished operation is left alone; one another worker holds is asked for again once that
+    worker's lease runs out (it may have died: the job is then run again and converges)."""
+    operation, wait = operations.begin(operation_uuid)
+    if wait is not None:
+        raise task.retry(countdown=wait, max_retries=None)
     if operation is None:
-        log.warning("operation %s no longer exists", operation_uuid)
         return
-    if operation.finished:
-        return
-    operation.state = "running"
-    db.session.commit()
-    try:
-        operation.result = runner(operation, settings)
-        operation.state = "succeeded"
-    except SchedulerError as exc:
-        db.session.rollback()
-        operation.state, operation.error = "failed", str(exc)
-        _after_failure(operation)
-    except Exception as exc:  # recorded on the operation for the user, with the trace in the worker log
-        db.session.rollback()
-        log.exception("operation %s (%s) failed", operation.uuid, operation.kind)
-        operation.state = "failed"
-        operation.error = f"Internal error in {operation.kind} ({type(exc).__name__}); operation {operation.uuid}"
-        _after_failure(operation)
-    db.session.commit()
-    publish_finished(settings.redis_url, operation.uuid, operation.state)
+    with operations.lease(operation):
+        try:
+            result = runner(operation, current_app.config["PIER"])
+        except SchedulerError as exc:
+            fail(operation, str(exc))
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                # the database went away mid-job: nothing can be recorded now; the lease runs out and the
+                # watchdog runs the job again, which converges
+                log.warning("operation %s (%s) lost its database connection; it will run again",
+                            operation.uuid, operation.kind)
+                raise
+            _internal_error(operation, exc)
+        except Exception as exc:  # recorded on the operation for the user, with the trace in the worker log
+            _internal_error(operation, exc)
+        else:
+            operations.finish(operation, result=result)
+
+
+def _internal_error(operation, exc):
+    log.exception("operation %s (%s) failed", operation.uuid, operation.kind)
+    fail(operation, f"Internal error in {operation.kind} ({type(exc).__name__}); operation {operation.uuid}")
+
+
+def fail(operation, error):
+    """Records a failure; a failed deploy marks its release failed (the previous one keeps serving)."""
+    db.session.rollback()
+    if operation.kind == "deploy":
+        release = _release(operation)
+        if release is not None:
+            releases.mark_failed(release, error, operation.params.get("origin"))
+    operations.finish(operation, error=error)
 
 
 def _release(operation):
     return db.session.get(Release, uuid.UUID(operation.params["release"]))
 
 
-def _after_failure(operation):
-    if operation.kind != "deploy":
-        return
-    release = _release(operation)
-    if release is None:
-        return
-    release.failed, release.state, release.exception = True, "failed", operation.error
-    if operation.params.get("origin") == "config" and release.owner is not None:
-        release.summary = f"{release.owner.username} deployed a config that failed"
-    events.record(release.app, f"release v{release.version} failed: {operation.error}")
+def _observed(scheduler, settings, app_id):
+    """Records the app's pods as the scheduler sees them now, for `ps`."""
+    PodStates(settings.redis_url).write(app_id, [p.as_api() for p in scheduler.pods(app_id)])
 
 
 def deploy(operation, settings):
     release = _release(operation)
     app = release.app
     structure = structure_for(app.structure, release.build.procfile)
-    scheduler, spec = get_scheduler(settings), release_spec(app, release)
+    scheduler, spec = scheduler_for(settings), release_spec(app, release)
     run_release_phase(scheduler, spec)
-    scheduler.deploy(spec, structure)
-    supersede_deployed(app)
-    app.structure = structure
-    release.state = "deployed"
-    events.record(app, f"release v{release.version} deployed")
+    try:
+        scheduler.deploy(spec, structure)
+    finally:
+        _observed(scheduler, settings, app.id)
+    releases.mark_deployed(app, release, structure)
     return {"version": release.version}
 
 
 def run_release_phase(scheduler, spec):
     """The Procfile's `release:` command runs once, as a one-off, before the release goes live."""
-    command = spec["procfile"].get(RELEASE_PHASE)
+    command = spec.command(RELEASE_PHASE)
     if not command:
         return
     exit_code, output = scheduler.run(spec, command)
@@ -90,16 +109,30 @@ def scale(operation, settings):
     app = release.app
     structure = dict(app.structure)
     structure.update(operation.params["structure"])
-    get_scheduler(settings).scale(release_spec(app, release), structure)
-    app.structure = structure
-    events.record(app, "scaled " + ", ".join(f"{k}={v}" for k, v in sorted(operation.params["structure"].items())))
+    scheduler = scheduler_for(settings)
+    try:
+        scheduler.scale(release_spec(app, release), structure)
+    finally:
+        _observed(scheduler, settings, app.id)
+    releases.record_scale(app, operation.params["structure"], structure)
     return {"structure": structure}
 
 
 def restart(operation, settings):
+    app = db.session.get(App, operation.app_uuid)
+    release = running_release(app) if app is not None else None
     params = operation.params
-    pods = get_scheduler(settings).restart(operation.app_id, params.get("type"), params.get("name"))
-    return {"pods": pods}
+    if release is None:
+        if params.get("type") or params.get("name"):
+            raise SchedulerError(f"No pods of {operation.app_id} match {params.get('name') or params.get('type')}.")
+        return {"pods": []}
+    scheduler = scheduler_for(settings)
+    try:
+        pods = scheduler.restart(release_spec(app, release), dict(app.structure), params.get("type"),
+                                 params.get("name"))
+    finally:
+        _observed(scheduler, settings, app.id)
+    return {"pods": [p.as_api() for p in pods]}
 
 
 def run(operation, settings):
@@ -109,15 +142,42 @@ def run(operation, settings):
 
 
 def destroy(operation, settings):
-    """Removes the containers, then the app's rows. An app that never ran a release needs no scheduler
-    (a failed deploy removes what it started)."""
+    """Removes everything of the app, then its rows: its processes, routes, recorded pods and logs, stored
+    sources, slugs and build cache, its images in the registry and the engine, and its git repository (the
+    builder is told). Anything that cannot be removed fails the destroy, and the app stays to try again."""
     app = db.session.get(App, operation.app_uuid)
+    app_id, app_uuid = operation.app_id, str(operation.app_uuid)
     ever_ran = db.session.execute(
         db.select(Release.uuid).where(Release.app_uuid == operation.app_uuid, Release.build_uuid.is_not(None),
                                       Release.state.in_(("deployed", "superseded"))).limit(1)).first()
     if ever_ran:
-        get_scheduler(settings).destroy(str(operation.app_uuid))
-        Endpoints(settings.redis_url).clear(operation.app_id)
+        scheduler_for(settings).destroy(app_id, app_uuid)
+    Endpoints(settings.redis_url).clear(app_id)
+    PodStates(settings.redis_url).forget(app_id)
+    LogStore(settings.redis_url).forget(app_id)
+    try:
+        store_for(settings).delete_prefix(app_prefix(app_id))
+        registry_tags = Registry(settings).delete_repository(app_id)
+    except (StorageError, RegistryError) as exc:
+        raise SchedulerError(f"{app_id} could not be removed completely ({exc}); destroy it again.") from None
+    images = remove_app_images(settings, app_id)
+    forget(settings.redis_url, app_id, app_uuid)
     if app is not None:
-        db.session.delete(app)
-    return {}
+        apps.remove(app)
+    return {"registry_tags": registry_tags, "engine_images": images}
+
+
+def repair(operation, settings):
+    """Redeploys the app's running release in place at its structure: what reconcile asks for when the
+    processes drifted (a container died or was removed, one of another release lingers)."""
+    app = db.session.get(App, operation.app_uuid)
+    release = running_release(app) if app is not None else None
+    if release is None:
+        return {}
+    scheduler = scheduler_for(settings)
+    try:
+        scheduler.deploy(release_spec(app, release), dict(app.structure))
+    finally:
+        _observed(scheduler, settings, app.id)
+    releases.record_repair(app, release, operation.params.get("reasons") or [])
+    return {"version": release.version}

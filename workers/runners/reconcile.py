@@ -1,53 +1,80 @@
-"""The reconcile loop: desired state (database) against running containers; drift is repaired."""
+"""The reconcile loop: desired state (database) against what the scheduler observes; drift is repaired.
+
+It also records every app's pods for `ps` and republishes the endpoints of what really serves, so the
+router's routes can always be rebuilt from the scheduler (after Redis lost its data, or a process died)."""
 import logging
 
 from flask import current_app
 
-from api.extensions import db
-from api.models import App, Release
-from api.services import operations
-from workers.runners.specs import release_spec
-from workers.scheduler import SchedulerError, get_scheduler
-from workers.scheduler.docker_spec import container_name
+from core.endpoints import Endpoints
+from core.extensions import db
+from core.models import App
+from core.pods import PodStates
+from core.services import apps, operations
+from workers.runners.operations import scheduler_for
+from workers.runners.specs import release_spec, running_release
 
 log = logging.getLogger("pier.reconcile")
 
 
-def expected_names(spec, structure):
-    return {container_name(spec, t, i) for t, count in structure.items() for i in range(count)}
-
-
-def running_release(app):
-    return db.session.execute(
-        db.select(Release).where(Release.app_uuid == app.uuid, Release.state == "deployed",
-                                 Release.build_uuid.is_not(None)).order_by(Release.version.desc()).limit(1)
-    ).scalar_one_or_none()
+def settled(app):
+    """The spec of the app's deployed release, or None when it runs none or a job is in progress (apps
+    with a job are left to that job)."""
+    release = running_release(app)
+    if release is None or operations.active(app, tuple(operations.KINDS)):
+        return None
+    return release_spec(app, release)
 
 
 def settled_apps():
-    """(app, spec of its deployed release) for every app that runs a release and has no job in progress:
-    apps with a job are left to that job."""
+    """(app, spec) for every settled app."""
     for app in db.session.execute(db.select(App).order_by(App.id)).scalars():
-        release = running_release(app)
-        if release is not None and not operations.active(app, tuple(operations.TASKS)):
-            yield app, release_spec(app, release)
+        spec = settled(app)
+        if spec is not None:
+            yield app, spec
 
 
 def reconcile_all():
-    """Redeploys, in place, every app whose containers differ from its deployed release at its structure.
-    Returns the ids of the apps it repaired."""
-    scheduler = get_scheduler(current_app.config["PIER"])
-    pods = scheduler.pods_by_app()
-    repaired = []
-    for app, spec in settled_apps():
-        actual = {p["name"] for p in pods.get(app.id, [])}
-        if actual == expected_names(spec, app.structure):
-            continue
-        try:
-            scheduler.deploy(spec, dict(app.structure))
-            repaired.append(app.id)
-            log.info("reconciled %s to v%s at %s", app.id, spec["version"], app.structure)
-        except SchedulerError as exc:
-            log.warning("could not reconcile %s: %s", app.id, exc)
-    db.session.commit()
+    """One round over every app; returns the ids of the apps it sent a repair for."""
+    settings = current_app.config["PIER"]
+    scheduler, endpoints = scheduler_for(settings), Endpoints(settings.redis_url)
+    observed = scheduler.observe()
+    known = set(db.session.execute(db.select(App.id)).scalars())
+    PodStates(settings.redis_url).write_all({app: [p.as_api() for p in pods] for app, pods in observed.items()
+                                             if app in known}, known_apps=known)
+    for gone in set(endpoints.read_all()) - known:
+        endpoints.clear(gone)
+    repaired = [app.id for app, spec in settled_apps() if _repair(scheduler, endpoints, settings, app, spec,
+                                                                   observed.get(app.id, []))]
+    db.session.rollback()
     return repaired
+
+
+def reconcile_app(app_id):
+    """The same for one app, right after its processes changed (the watcher saw a container die)."""
+    settings = current_app.config["PIER"]
+    app = db.session.execute(db.select(App).where(App.id == app_id)).scalar_one_or_none()
+    spec = settled(app) if app is not None else None
+    repaired = False
+    if spec is not None:
+        scheduler = scheduler_for(settings)
+        pods = scheduler.pods(app_id)
+        PodStates(settings.redis_url).write(app_id, [p.as_api() for p in pods])
+        repaired = _repair(scheduler, Endpoints(settings.redis_url), settings, app, spec, pods)
+    db.session.rollback()
+    return repaired
+
+
+def _repair(scheduler, endpoints, settings, app, spec, pods):
+    """Enqueues a redeploy in place (a `repair` operation) when the app's processes drifted; else makes its
+    endpoints those that really serve."""
+    pods = [p for p in pods if p.app_uuid in ("", spec.app_uuid)]  # not a same-named app's leftovers
+    reasons = scheduler.drift(spec, dict(app.structure), pods)
+    if reasons:
+        log.info("%s drifted from v%s at %s: %s", app.id, spec.version, app.structure, "; ".join(reasons))
+        return apps.repair(app, reasons) is not None
+    wanted = scheduler.endpoints(spec, pods)
+    if endpoints.read(app.id) != wanted and not operations.active(app, tuple(operations.KINDS)):
+        endpoints.publish(app.id, wanted)
+        log.info("republished the endpoints of %s: %s", app.id, wanted)
+    return False

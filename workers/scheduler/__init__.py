@@ -1,18 +1,21 @@
-from workers.scheduler.base import Scheduler, SchedulerError, SchedulerUnavailable
+"""The scheduler port and its backends, chosen by PIER_SCHEDULER."""
+from workers.scheduler.base import Routing, Scheduler, SchedulerError, SchedulerUnavailable
 from workers.scheduler.docker import DockerScheduler
+from workers.scheduler.memory import MemoryScheduler
+from workers.scheduler.spec import Pod, ReleaseSpec
 
-# name -> class; the Kubernetes backend registers here too when it lands.
-SCHEDULERS = {"docker": DockerScheduler}
+SCHEDULERS = {"docker": DockerScheduler, "memory": MemoryScheduler}
 
 
-def get_scheduler(settings):
+def get_scheduler(settings, routing=None):
+    """The configured backend, handing endpoint changes to `routing` (nothing is routed without one)."""
     cls = SCHEDULERS.get(settings.scheduler)
     if cls is None:
-        available = ", ".join(sorted(SCHEDULERS)) or "none are installed yet"
+        available = ", ".join(sorted(SCHEDULERS))
         raise SchedulerUnavailable(
-            f"No scheduler is configured: PIER_SCHEDULER is {settings.scheduler!r} "
-            f"(available: {available}).")
-    return cls(settings)
+            f"No scheduler is configured: PIER_SCHEDULER is {settings.scheduler!r} (available: {available}).")
+    return cls(settings, routing)
 
 
-__all__ = ["SCHEDULERS", "Scheduler", "SchedulerError", "SchedulerUnavailable", "get_scheduler"]
+__all__ = ["SCHEDULERS", "Pod", "ReleaseSpec", "Routing", "Scheduler", "SchedulerError", "SchedulerUnavailable",
+           "get_scheduler"]

@@ -1,4 +1,11 @@
-"""What Pier asks of a scheduler. Implementations: Docker (single host) and, later, Kubernetes."""
+"""The scheduler port: what Pier asks of a container runtime. Backends: `memory` (tests and development),
+`docker` (one host), and Kubernetes when it lands. `tests/contract/` holds the behaviours every backend
+shares; each backend passes the same test functions.
+
+Every method names apps by id (and, where a backend keeps per-app objects, by uuid too, so that a new app
+with an old name never inherits anything). Errors a user can act on are raised as `SchedulerError`, whose
+text reaches the API client as it is.
+"""
 
 
 class SchedulerError(Exception):
@@ -6,53 +13,108 @@ class SchedulerError(Exception):
 
 
 class SchedulerUnavailable(SchedulerError):
-    pass
+    """No scheduler is configured, or its runtime cannot be reached."""
+
+
+class Routing:
+    """The hand-off to the router, given to a scheduler by whoever builds it. This one routes nothing: a
+    scheduler without a router (tests, `run`) publishes into it."""
+
+    def publish(self, app_id, endpoints):
+        """Sets the app's ready endpoints ({process type: ["host:port"]}); returns a version to wait for,
+        or 0 when nothing changed."""
+        return 0
+
+    def wait_routed(self, version, timeout):
+        """True once the router serves `version`; False after `timeout` or when no router runs."""
+        return False
+
+    def clear(self, app_id):
+        pass
 
 
 class Scheduler:
-    """One app's processes on some container runtime.
+    """One host or cluster running apps' processes."""
 
-    `spec` arguments are plain dicts built by `workers.runners.specs.release_spec` from database rows:
-    app id and uuid, release version, image, procfile, environment, limits, tags, registry
-    credentials and healthchecks.
-    """
-
-    def __init__(self, settings):
+    def __init__(self, settings, routing=None):
         self.settings = settings
+        self.routing = routing or Routing()
 
+    # -- changing what runs ---------------------------------------------------------------------------------
     def deploy(self, spec, structure):
-        """Runs `spec`'s process types at `structure`'s scale; replaces older releases once ready."""
+        """Runs `spec` at `structure` ({process type: replicas}). Returns once every new process is ready and
+        routed; older releases' processes are then stopped. On failure (SchedulerError with the reason and
+        the failing process's last output) nothing new is left running and the previous release keeps
+        serving. Running it again with the same arguments converges to the same state (redelivered jobs,
+        reconcile)."""
         raise NotImplementedError
 
     def scale(self, spec, structure):
+        """Sets the replica counts of the running release `spec`; processes past a count are stopped."""
         raise NotImplementedError
 
-    def restart(self, app_id, process_type=None, name=None):
-        """Restarts containers; returns the new pod list (dicts as in `pods`)."""
+    def restart(self, spec, structure, process_type=None, name=None):
+        """Replaces the processes of the release (all, one type, or the one named), each new one ready and
+        routed before its predecessor stops. Returns the new pods."""
         raise NotImplementedError
 
     def run(self, spec, command):
-        """Runs a one-off command; returns (exit_code, output)."""
+        """Runs `command` (sh syntax) once in the release's image and environment; returns (exit code, output),
+        stdout and stderr merged. Nothing is left behind."""
         raise NotImplementedError
 
-    def pods(self, app_id, process_type=None):
-        """Returns [{"name", "release", "started", "state", "type"}]."""
+    def destroy(self, app_id, app_uuid):
+        """Removes everything the backend holds for the app; succeeds when nothing is left."""
         raise NotImplementedError
 
-    def pods_by_app(self):
-        """Every app's pods in one call: {app id: [pod, ...]}, for the reconcile loop."""
+    # -- observing ------------------------------------------------------------------------------------------
+    def pods(self, app_id):
+        """The app's pods (`Pod`), one-off runs excluded, sorted by type and name."""
         raise NotImplementedError
 
-    def logs(self, app_id, lines=None, since=None):
-        """Returns (timestamp, container name, text) tuples, oldest first: the last `lines` of them, and
-        only those stamped after `since` (an ISO 8601 UTC timestamp) when it is given."""
+    def observe(self):
+        """Every app's pods in one call: {app id: [Pod, ...]}, for the reconcile loop and `ps`."""
         raise NotImplementedError
+
+    def drift(self, spec, structure, pods):
+        """Why the running processes differ from `spec` at `structure`, as a list of reasons (empty when
+        they match): missing, exited or unready processes of the release, processes of other releases or
+        types. Backends whose runtime restarts processes itself may judge differently."""
+        from workers.scheduler.drift import differences
+        return differences(spec, structure, pods)
+
+    def endpoints(self, spec, pods):
+        """The endpoints the router should send the release's traffic to, from observed pods: {type: [host:port]}.
+        Reconcile republishes them whenever they differ from what the router was told (after Redis lost its
+        data, or a process died)."""
+        serving = {}
+        for pod in pods:
+            if pod.release == spec.release and pod.state == "up" and pod.endpoint:
+                serving.setdefault(pod.type, []).append(pod.endpoint)
+        return {process_type: sorted(found) for process_type, found in serving.items()}
 
     def failing_liveness(self, spec):
-        """(container name, process type) of the release's running containers whose liveness probe fails
-        right now. A scheduler whose runtime enforces liveness itself (Kubernetes) returns []."""
+        """(pod name, process type) of the release's processes whose liveness probe fails right now. A
+        backend whose runtime enforces liveness itself (Kubernetes) returns []."""
         raise NotImplementedError
 
-    def destroy(self, app_uuid):
-        """Removes every container of the app; succeeds when there is nothing left to remove."""
+    def watch(self, on_change, stop, interval=1.0):
+        """Calls `on_change(app id)` soon after an app's processes change state (one dies, starts, goes),
+        until `stop` is set. This default compares `observe()` every `interval` seconds; backends with an event
+        stream use it instead."""
+        before = {}
+        while not stop.wait(interval):
+            try:
+                now = {app: {(p.name, p.state) for p in pods} for app, pods in self.observe().items()}
+            except SchedulerError:
+                continue
+            for app in set(before) | set(now):
+                if before.get(app) != now.get(app):
+                    on_change(app)
+            before = now
+
+    def collect_logs(self, sink, stop, resume=None):
+        """Feeds every line the apps' processes print to `sink(app id, pod name, ISO time, text)` until the
+        `stop` event is set, following processes as they come and go. `resume(pod name)` gives the time of
+        the last line already taken from that pod (or None), so a restarted collector repeats nothing."""
         raise NotImplementedError

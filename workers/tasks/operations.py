@@ -8,24 +8,29 @@ OPTIONS = {"bind": True, "acks_late": True, "ignore_result": True}
 
 @shared_task(name="deploy.release", **OPTIONS)
 def deploy_release(self, operation_uuid):
-    operations.execute(operation_uuid, operations.deploy)
+    operations.execute(self, operation_uuid, operations.deploy)
 
 
 @shared_task(name="app.scale", **OPTIONS)
 def scale_app(self, operation_uuid):
-    operations.execute(operation_uuid, operations.scale)
+    operations.execute(self, operation_uuid, operations.scale)
 
 
 @shared_task(name="app.restart", **OPTIONS)
 def restart_app(self, operation_uuid):
-    operations.execute(operation_uuid, operations.restart)
+    operations.execute(self, operation_uuid, operations.restart)
 
 
 @shared_task(name="app.run", **OPTIONS)
 def run_command(self, operation_uuid):
-    operations.execute(operation_uuid, operations.run)
+    operations.execute(self, operation_uuid, operations.run)
 
 
 @shared_task(name="app.destroy", **OPTIONS)
 def destroy_app(self, operation_uuid):
-    operations.execute(operation_uuid, operations.destroy)
+    operations.execute(self, operation_uuid, operations.destroy)
+
+
+@shared_task(name="app.repair", **OPTIONS)
+def repair_app(self, operation_uuid):
+    operations.execute(self, operation_uuid, operations.repair)

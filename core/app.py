@@ -1,0 +1,34 @@
+"""The core's Flask application: settings and the database session, with no HTTP routes.
+
+Every process that touches the database stands on it: the controller adds its blueprints, the workers bind
+Celery to it, the router reads routes through it.
+"""
+import logging
+import os
+
+from core.settings import Settings
+
+MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
+
+
+def create_core_app(settings=None, name="pier"):
+    # Imported here, not above: `core.settings` alone is what the builder's git hook needs, and it starts
+    # on every push (Flask, SQLAlchemy and Alembic cost it over a second).
+    from flask import Flask
+
+    from core.extensions import db, migrate
+
+    settings = settings or Settings.from_env()
+    app = Flask(name, static_folder=None)
+    app.config.update(
+        PIER=settings,
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 10, "max_overflow": 20, "pool_recycle": 3600,
+                                   "pool_pre_ping": True},
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS)
+    return app

@@ -1,0 +1,151 @@
+"""Every setting Pier reads, read once from the environment into one object."""
+import math
+import os
+from dataclasses import dataclass, field
+
+VERSION = "2.3.0"
+API_VERSION = "2.3"
+
+WEAK_SECRETS = {"", "changeme", "change-me", "secret", "default", "pier", "deis", "insecure"}
+MIN_SECRET_LENGTH = 32
+REGISTRATION_MODES = ("enabled", "disabled", "admin_only")
+
+
+class SettingsError(Exception):
+    """A setting is missing or unsafe; the process must not start."""
+
+
+def _bool(text):
+    return text.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _names(text):
+    return tuple(n.strip() for n in text.split(",") if n.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    secret_key: str = field(repr=False)
+    builder_key: str = field(repr=False)
+    database_url: str = "postgresql+psycopg://pier@127.0.0.1:5432/pier"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    registration_mode: str = "admin_only"
+    reserved_names: tuple = ("pier", "deis", "api", "builder", "controller", "registry", "router",
+                             "www", "flower")
+    domain: str = "localhost"
+    scheduler: str = "docker"
+    sync_timeout: float = 120.0
+    max_body_bytes: int = 1024 * 1024
+    log_lines: int = 100
+    reject_if_procfile_missing: bool = False
+    job_time_limit: int = 1800
+    deploy_timeout: float = 120.0
+    drain_seconds: float = 2.0
+    stop_grace_seconds: int = 10
+    router_listen: str = "80"
+    router_tls_listen: str = "443"
+    router_runtime: str = "var/router"
+    router_trusted_proxies: tuple = ()
+    controller_url: str = "http://127.0.0.1:8000"
+    builder_listen: str = "2222"
+    builder_host_key: str = "var/builder/ssh_host_ed25519_key"
+    git_root: str = "var/git"
+    push_lock_timeout: int = 30
+    build_timeout: int = 900
+    build_memory: str = "2G"
+    registry: str = "127.0.0.1:5000"
+    stack_image: str = "pier/stack:bookworm"
+    storage: str = "filesystem"
+    storage_path: str = "var/storage"
+    s3_endpoint: str = ""
+    s3_region: str = "us-east-1"
+    s3_bucket: str = "pier"
+    s3_access_key: str = field(default="", repr=False)
+    s3_secret_key: str = field(default="", repr=False)
+    s3_path_style: bool = False
+
+    # (environment variable, field, parser); documented in the README's settings table.
+    ENVIRONMENT = (
+        ("PIER_SECRET_KEY", "secret_key", str),
+        ("PIER_BUILDER_KEY", "builder_key", str),
+        ("DATABASE_URL", "database_url", str),
+        ("REDIS_URL", "redis_url", str),
+        ("PIER_REGISTRATION_MODE", "registration_mode", str),
+        ("PIER_RESERVED_NAMES", "reserved_names", _names),
+        ("PIER_DOMAIN", "domain", str),
+        ("PIER_SCHEDULER", "scheduler", str),
+        ("PIER_SYNC_TIMEOUT", "sync_timeout", float),
+        ("PIER_MAX_BODY_BYTES", "max_body_bytes", int),
+        ("PIER_LOG_LINES", "log_lines", int),
+        ("PIER_DEPLOY_REJECT_IF_PROCFILE_MISSING", "reject_if_procfile_missing", _bool),
+        ("PIER_JOB_TIME_LIMIT", "job_time_limit", int),
+        ("PIER_DEPLOY_TIMEOUT", "deploy_timeout", float),
+        ("PIER_DRAIN_SECONDS", "drain_seconds", float),
+        ("PIER_STOP_GRACE_SECONDS", "stop_grace_seconds", int),
+        ("PIER_ROUTER_LISTEN", "router_listen", str),
+        ("PIER_ROUTER_TLS_LISTEN", "router_tls_listen", str),
+        ("PIER_ROUTER_RUNTIME", "router_runtime", str),
+        ("PIER_ROUTER_TRUSTED_PROXIES", "router_trusted_proxies", _names),
+        ("PIER_CONTROLLER_URL", "controller_url", str),
+        ("PIER_BUILDER_LISTEN", "builder_listen", str),
+        ("PIER_BUILDER_HOST_KEY", "builder_host_key", str),
+        ("PIER_GIT_ROOT", "git_root", str),
+        ("PIER_PUSH_LOCK_TIMEOUT", "push_lock_timeout", int),
+        ("PIER_BUILD_TIMEOUT", "build_timeout", int),
+        ("PIER_BUILD_MEMORY", "build_memory", str),
+        ("PIER_REGISTRY", "registry", str),
+        ("PIER_STACK_IMAGE", "stack_image", str),
+        ("PIER_STORAGE", "storage", str),
+        ("PIER_STORAGE_PATH", "storage_path", str),
+        ("PIER_S3_ENDPOINT", "s3_endpoint", str),
+        ("PIER_S3_REGION", "s3_region", str),
+        ("PIER_S3_BUCKET", "s3_bucket", str),
+        ("PIER_S3_ACCESS_KEY", "s3_access_key", str),
+        ("PIER_S3_SECRET_KEY", "s3_secret_key", str),
+        ("PIER_S3_PATH_STYLE", "s3_path_style", _bool),
+    )
+
+    @classmethod
+    def from_env(cls, environ=None, **overrides):
+        environ = os.environ if environ is None else environ
+        values = {}
+        for variable, name, parse in cls.ENVIRONMENT:
+            if variable in environ:
+                try:
+                    values[name] = parse(environ[variable])
+                except ValueError as exc:
+                    raise SettingsError(f"{variable}: {exc}") from None
+        values.setdefault("secret_key", "")
+        values.setdefault("builder_key", "")
+        values.update(overrides)
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self):
+        for variable, name in (("PIER_SECRET_KEY", "secret_key"), ("PIER_BUILDER_KEY", "builder_key")):
+            value = getattr(self, name)
+            if value.strip().lower() in WEAK_SECRETS or len(value) < MIN_SECRET_LENGTH:
+                raise SettingsError(
+                    f"{variable} is empty, a default, or shorter than {MIN_SECRET_LENGTH} characters; "
+                    "`make run` generates one into var/pier.env")
+        if self.registration_mode not in REGISTRATION_MODES:
+            raise SettingsError(f"PIER_REGISTRATION_MODE must be one of {', '.join(REGISTRATION_MODES)}")
+        for variable, name in (("PIER_SYNC_TIMEOUT", "sync_timeout"), ("PIER_DEPLOY_TIMEOUT", "deploy_timeout")):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) > 0):
+                raise SettingsError(f"{variable} must be a positive number of seconds")
+        if not (math.isfinite(self.drain_seconds) and self.drain_seconds >= 0) or self.stop_grace_seconds < 0:
+            raise SettingsError("PIER_DRAIN_SECONDS and PIER_STOP_GRACE_SECONDS cannot be negative")
+        if self.storage not in ("filesystem", "s3"):
+            raise SettingsError("PIER_STORAGE must be filesystem or s3")
+        if self.storage == "s3" and not self.s3_bucket:
+            raise SettingsError("PIER_S3_BUCKET is needed when PIER_STORAGE is s3")
+        if self.push_lock_timeout < 3:
+            raise SettingsError("PIER_PUSH_LOCK_TIMEOUT must be at least 3 seconds (it is renewed every third)")
+        if self.build_timeout < 1:
+            raise SettingsError("PIER_BUILD_TIMEOUT must be at least 1 second")
+        for variable, name in (("PIER_LOG_LINES", "log_lines"), ("PIER_MAX_BODY_BYTES", "max_body_bytes"),
+                               ("PIER_JOB_TIME_LIMIT", "job_time_limit")):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{variable} must be at least 1")
+

@@ -1,0 +1,66 @@
+"""scripts/supervise, which `make run` starts the Procfile with: a process that dies is started again."""
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+SUPERVISE = Path(__file__).resolve().parents[2] / "scripts" / "supervise"
+
+
+def wait_until(check, seconds=20):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().split(")")[1].split()[0] != "Z"
+
+
+def test_a_killed_process_is_started_again_and_sigterm_stops_everything(tmp_path):
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("talker: echo hello from talker; exec sleep 1000\nsleeper: exec sleep 1000\n")
+    log = tmp_path / "out.log"
+    with open(log, "w") as out:
+        supervisor = subprocess.Popen([str(SUPERVISE), "-f", str(procfile)], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: re.search(r"talker\s+\| hello from talker", log.read_text()))
+        first = int(wait_until(lambda: re.search(r"sleeper \| started with pid (\d+)", log.read_text())).group(1))
+        os.kill(first, signal.SIGKILL)
+        wait_until(lambda: "sleeper | exited with -9; starting it again in 1 s" in log.read_text())
+        pids = wait_until(lambda: re.findall(r"sleeper \| started with pid (\d+)", log.read_text())[1:])
+        second = int(pids[0])
+        assert second != first and alive(second)
+        talker = int(re.search(r"talker\s+\| started with pid (\d+)", log.read_text()).group(1))
+    finally:
+        supervisor.send_signal(signal.SIGTERM)
+        supervisor.wait(timeout=30)
+    assert not alive(second) and not alive(talker)
+
+
+def test_only_the_named_processes_run(tmp_path):
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("one: echo one; sleep 1000\ntwo: echo two; sleep 1000\n")
+    log = tmp_path / "out.log"
+    with open(log, "w") as out:
+        supervisor = subprocess.Popen([str(SUPERVISE), "-f", str(procfile), "two"], stdout=out,
+                                      stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: "two | two" in log.read_text())
+    finally:
+        supervisor.send_signal(signal.SIGTERM)
+        supervisor.wait(timeout=30)
+    assert "one" not in log.read_text().replace("done", "")
+    unknown = subprocess.run([str(SUPERVISE), "-f", str(procfile), "three"], capture_output=True, text=True)
+    assert unknown.returncode != 0 and "not in" in unknown.stderr and "three" in unknown.stderr
