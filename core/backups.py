@@ -180,7 +180,7 @@ ADVICE = (
     (r"CryptoError|certificate",
      "pgBackRest checks the S3 server's certificate against the host name in PIER_S3_ENDPOINT (DNS names "
      "only, not IP addresses); set PIER_BACKUP_S3_CA_FILE to the CA that signed it"),
-    (r"HostConnectError|unable to get address|Connection refused|timed out|timeout",
+    (r"HostConnectError|unable to get address|Connection refused|timed out|waiting for (read|write) from",
      "check that the S3 server in PIER_S3_ENDPOINT is up and reachable from this machine"),
     (r"Permission denied",
      "the postgres user must be able to read and write the repository folder and enter every folder above it"),
@@ -192,11 +192,8 @@ ADVICE = (
 def explain(text, redact=()):
     """One or two readable lines from pgBackRest's error output, with advice; secrets replaced by ***."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    start = next((i for i, line in enumerate(lines) if line.startswith("ERROR:")), None)
-    if start is not None:
-        lines = lines[start:]
-    elif len(lines) > 3:
-        lines = lines[-3:]
+    start = next((i for i, line in enumerate(lines) if line.startswith("ERROR:")), 0)
+    lines = lines[start:]
     summary = lines[0] if lines else "no error output"
     summary = re.sub(r"^ERROR: \[\d+\]: ", "", summary)
     code = re.search(r"<Code>([^<]*)</Code>", text)

@@ -283,3 +283,15 @@ def test_backups_are_listed_taken_and_expired_through_core_backups(folder_sandbo
     finally:
         shutil.chown(box.store / "database", "postgres", "postgres")
 
+
+
+def test_settings_pgbackrest_cannot_work_with_stop_the_start_before_anything_is_made():
+    box = Sandbox({"PIER_STORAGE": "s3", "PIER_S3_ENDPOINT": "http://127.0.0.1:9000", "PIER_S3_PATH_STYLE": "true"})
+    try:
+        done = box.start(check=False)
+        assert done.returncode == 1 and "pgBackRest's S3 client speaks HTTPS only" in box.output
+        assert box.status() == "missing" and not box.data.exists()
+        done = box.start("--target", "2024-06-01 12:00:00", check=False)
+        assert done.returncode == 2 and "needs its time zone" in box.output
+    finally:
+        box.drop()
