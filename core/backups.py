@@ -82,6 +82,11 @@ class BackupSettings:
         settings.check()
         return settings
 
+    @classmethod
+    def from_settings(cls, settings):
+        """From Pier's Settings once its fields are `backup_<name>` (backup_config, backup_retention_full …)."""
+        return cls(**{name: getattr(settings, f"backup_{name}") for _, name, _ in cls.ENVIRONMENT})
+
     def check(self):
         if self.retention_full < 1 or self.retention_diff < 1:
             raise BackupError("PIER_BACKUP_RETENTION_FULL and PIER_BACKUP_RETENTION_DIFF must be at least 1")
@@ -216,9 +221,10 @@ def explain(text, redact=()):
 class Backups:
     """pgBackRest commands on Pier's stanza, run as the cluster's owner (through runuser when we are root)."""
 
-    def __init__(self, settings, *, redact=(), run=subprocess.run):
+    def __init__(self, settings, *, redact=(), io_timeout=LIST_IO_TIMEOUT, run=subprocess.run):
         self.settings = settings
         self.config = os.path.abspath(settings.config)
+        self.io_timeout = io_timeout  # for listing: pgBackRest gives up on a silent store after 4 times this
         self._redact = tuple(secret for secret in redact if secret)
         self._run = run
 
@@ -243,7 +249,7 @@ class Backups:
 
     def repository(self):
         """The Repository as it is now; a repository that cannot be read is a status, not an exception."""
-        return parse_info(self.run("info", "--output=json", f"--io-timeout={LIST_IO_TIMEOUT}",
+        return parse_info(self.run("info", "--output=json", f"--io-timeout={self.io_timeout}",
                                    what="listing the backups"))
 
     def list(self):

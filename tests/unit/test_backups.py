@@ -4,6 +4,7 @@ import json
 import subprocess
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from types import SimpleNamespace
 
 import pytest
 
@@ -137,6 +138,8 @@ def test_settings_from_the_environment():
                 {"PIER_BACKUP_USER": "postgres; rm"}):
         with pytest.raises(BackupError):
             BackupSettings.from_env(bad)
+    folded = SimpleNamespace(**{f"backup_{name}": getattr(settings, name) for _, name, _ in settings.ENVIRONMENT})
+    assert BackupSettings.from_settings(folded) == settings
     assert cron_fields("0 3 * * 0") == {"minute": "0", "hour": "3", "day_of_month": "*", "month_of_year": "*",
                                         "day_of_week": "0"}
 
