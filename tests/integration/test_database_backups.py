@@ -10,6 +10,7 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import subprocess
 import time
 import uuid
@@ -295,3 +296,36 @@ def test_settings_pgbackrest_cannot_work_with_stop_the_start_before_anything_is_
         assert done.returncode == 2 and "needs its time zone" in box.output
     finally:
         box.drop()
+
+
+def test_a_server_that_lost_its_data_directory_while_running_is_stopped_before_a_restore(folder_sandbox):
+    box = folder_sandbox
+    box.start()
+    postmaster = int((box.data / "postmaster.pid").read_text().split()[0])
+    shutil.rmtree(box.data)  # under a running server, as `rm -rf` on a live machine does
+
+    done = box.start(check=False)
+    assert done.returncode == 1 and f"still answers on port {box.port}" in box.output
+    assert not box.data.exists()
+
+    os.kill(postmaster, signal.SIGKILL)
+    while subprocess.run(["pg_isready", "-q", "-h", "/var/run/postgresql", "-p", str(box.port)]).returncode != 2:
+        time.sleep(0.1)
+    box.start()
+    assert "restoring the newest backup" in box.output
+
+
+def test_a_cluster_running_without_archiving_is_restarted_only_when_asked(folder_sandbox):
+    box = folder_sandbox  # an installation from before backups: its cluster made and started without them
+    subprocess.run(["pg_createcluster", box.version, box.name, "-p", str(box.port), "-d", str(box.data),
+                    "--start"], env=box.env, check=True, capture_output=True)
+    started = box.psql("SELECT pg_postmaster_start_time()")
+
+    box.start()
+    assert "running without WAL archiving" in box.output and "--restart" in box.output
+    assert box.psql("SELECT pg_postmaster_start_time()") == started, "restarted although not asked to"
+    assert box.psql("SHOW archive_mode") == "off" and backups_of(box).list() == []
+
+    box.start("--restart")
+    assert box.psql("SHOW archive_mode") == "on"
+    assert [backup.type for backup in backups_of(box).list()] == ["full"]
