@@ -135,3 +135,8 @@ class Sandbox:
                            capture_output=True)
             subprocess.run(["pg_dropcluster", self.version, self.name], env=self.env, capture_output=True)
         shutil.rmtree(self.folder, ignore_errors=True)
+        # What postgresql-common keeps outside the folder, left behind when a test broke its cluster.
+        for path in (f"/var/log/postgresql/postgresql-{self.version}-{self.name}.log",
+                     f"/var/run/postgresql/{self.version}-{self.name}.pid"):
+            if os.path.exists(path):
+                os.unlink(path)
