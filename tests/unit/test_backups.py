@@ -213,6 +213,6 @@ def test_archiving_settings_for_postgresql():
 
 
 def test_nothing_here_needs_flask_or_sqlalchemy():
-    code = ("import sys, core.backups, core.backup_config; "
+    code = ("import sys, core.backups, core.backup_config, core.postgres_cluster; "
             "assert not {'flask', 'sqlalchemy', 'boto3'} & set(sys.modules), sorted(sys.modules)")
     subprocess.run([__import__("sys").executable, "-c", code], check=True)
