@@ -14,7 +14,8 @@ mkdir -p "$var/log"
 
 packages() {
   local wanted=(postgresql redis-server nginx docker.io docker-registry git openssh-client
-                openssh-server mmdebstrap curl python3-venv python3-dev build-essential iproute2 wrk)
+                openssh-server mmdebstrap curl python3-venv python3-dev build-essential iproute2 wrk
+                pgbackrest)
   local missing=()
   for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -45,11 +46,10 @@ wait_for() {  # wait_for <what> <seconds> <command...>
 }
 
 start_postgres() {
-  pg_isready -q -h 127.0.0.1 && return 0
-  local version
-  version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
-  pg_lsclusters -h | awk '{print $1, $2}' | grep -q "^$version main$" || pg_createcluster "$version" main
-  pg_ctlcluster "$version" main start || true
+  # Database backups: scripts/database creates or starts the cluster with its WAL archived to object storage
+  # (pgBackRest), and restores an empty data directory from there first; it refuses to initialize an empty
+  # one over a store it cannot read. See docs/backups.md.
+  (cd "$top" && "$top/scripts/with-env" python scripts/database start)
   wait_for PostgreSQL 30 pg_isready -q -h 127.0.0.1
 }
 
