@@ -52,7 +52,7 @@ class Deployed:
         return output
 
 
-def test_the_node_example_is_routed_redeploys_from_its_cache_and_survives_bad_pushes(app, alice, pusher, router):
+def test_the_node_example_is_routed_and_redeploys_from_its_cache(app, alice, pusher, router):
     node = Deployed(app, alice, pusher, router, "lang-node", example("node-app"))
     code, output = node.push()
     assert code == 0, output
@@ -70,15 +70,20 @@ def test_the_node_example_is_routed_redeploys_from_its_cache_and_survives_bad_pu
     assert "Installing dependencies" not in output
     assert node.get("/page") == (200, "<h1>Pushed again</h1>\n")
 
+
+def test_bad_node_pushes_are_refused_and_the_old_release_keeps_serving(app, alice, pusher, router):
+    node = Deployed(app, alice, pusher, router, "lang-sturdy", example("node-app"))
+    code, output = node.push()
+    assert code == 0, output
     node.refused({"package.json": '{"name": "broken",'}, "package.json is not valid JSON", "Build failed")
-    assert node.get("/page") == (200, "<h1>Pushed again</h1>\n")
+    assert node.get("/page")[1].startswith("<h1>Built on Pier</h1>")
     engines = example("node-app")["package.json"].replace('">=18"', '">=99"')
     node.refused({"package.json": engines}, 'package.json asks for Node.js ">=99" (engines.node), and this stack '
                                             "has Node.js ")
     node.refused({".buildpacks": "nodejs\nhttps://127.0.0.1:9/nope.git\n"},
                  "Could not fetch buildpack https://127.0.0.1:9/nope.git (.buildpacks line 2)")
-    assert node.releases() == [3, 2, 1]
-    assert node.get("/page") == (200, "<h1>Pushed again</h1>\n")
+    assert node.releases() == [2, 1]
+    assert node.get("/page")[1].startswith("<h1>Built on Pier</h1>")
 
 
 def test_the_go_example_is_routed_redeploys_from_its_cache_and_survives_a_compile_error(app, alice, pusher, router):
