@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers shared by Pier's built-in buildpacks (sourced from /pier/lib/buildpack.sh by their bin/compile).
 
 say() { echo "-----> $*"; }

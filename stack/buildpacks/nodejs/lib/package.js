@@ -58,17 +58,19 @@ function shown(value) {
 function checkEngine(engines, name, current, hard) {
   const range = engines[name];
   const tool = name === 'node' ? 'Node.js' : 'npm';
+  const major = semver.major(current);
   if (range === undefined) return `the stack's ${tool} ${current}`;
   if (typeof range !== 'string' || semver.validRange(range) === null) {
-    refuse(`engines.${name} ${shown(range)} is not a version range (for example "${semver.major(current)}.x" or ">=${semver.major(current)}")`);
+    refuse(`engines.${name} ${shown(range)} is not a version range (for example "${major}.x" or ">=${major}")`);
   }
   if (semver.satisfies(current, range)) return `the stack's ${tool} ${current} (engines.${name} ${shown(range)})`;
-  const advice = `change engines.${name} to a range ${current} meets, such as "${semver.major(current)}.x"`;
+  const asked = `package.json asks for ${tool} ${shown(range)} (engines.${name})`;
   if (hard) {
-    refuse(`package.json asks for Node.js ${shown(range)} (engines.node), and this stack has Node.js ${current} only: ` +
-           `${advice}, or set BUILDPACK_URL to a buildpack that installs Node.js`);
+    refuse(`${asked}, and this stack has ${tool} ${current} only: change engines.${name} to a range ${current} ` +
+           `meets, such as "${major}.x", or set BUILDPACK_URL to a buildpack that installs ${tool}`);
   }
-  console.log(` !     package.json asks for npm ${shown(range)} (engines.npm); building with the stack's npm ${current}`);
+  // npm only runs the build: a mismatch is worth a warning, not a failed push.
+  console.log(` !     ${asked}; building with the stack's npm ${current}`);
   return `the stack's ${tool} ${current}`;
 }
 
