@@ -60,7 +60,8 @@ def test_the_node_example_installs_from_its_lockfile_builds_prunes_and_starts(co
     assert "-----> Installing dependencies with npm ci\n" in output
     assert "       added 2 packages" in output
     assert "-----> Running build (npm run build)" in output and "rendered page.md to public/index.html" in output
-    assert output.index("Running build") < output.index("-----> Pruning devDependencies")
+    pruned = "-----> Pruned devDependencies: 1 of 2 installed packages removed"
+    assert output.index("Running build") < output.index(pruned)
     assert first_node_build.release == {"addons": [], "default_process_types": {"web": "npm start"}}
     names = slug_names(first_node_build.slug)
     assert "app/node_modules/ms/package.json" in names
@@ -81,6 +82,7 @@ def test_an_unchanged_lockfile_reuses_the_cached_node_modules_and_still_builds_a
     assert "-----> Using cached node_modules (package.json package-lock.json unchanged)" in second.output
     assert "Installing dependencies" not in second.output
     assert "rendered page.md to public/index.html" in second.output
+    assert "-----> Pruned devDependencies: 1 of 2 installed packages removed" in second.output
     assert not any(n.startswith("app/node_modules/marked") for n in slug_names(second.slug))
     port = serve(containers, second.slug, "npm start")
     assert fetch(port, "/deps")[2] == "ms says 90000 ms is 2m; marked pruned: yes\n"
@@ -254,7 +256,7 @@ def test_buildpacks_listed_in_dot_buildpacks_compile_in_order_over_one_app(conta
     assert "-----> .buildpacks lists 2 buildpacks, compiled in order" in output
     node = output.index("-----> Node.js app detected (buildpack 1 of 2: the built-in nodejs buildpack)")
     python = output.index("-----> Python app detected (buildpack 2 of 2: the built-in python buildpack)")
-    assert node < output.index("-----> Pruning devDependencies") < python
+    assert node < output.index("-----> Pruned devDependencies: 1 of 1 installed packages removed") < python
     assert result.release == {"addons": [], "default_process_types": {}}  # python's, the last one
     port = serve(containers, result.slug, "python3 app.py")
     assert fetch(port, "/") == (200, "text/html", "<h1>Assets by Node</h1>\n")
