@@ -313,11 +313,14 @@ def test_a_dot_buildpacks_file_with_a_bad_line_is_refused(containers, text, mess
     assert "Fetching buildpack" not in result.output
 
 
-def test_buildpack_url_may_name_a_built_in(containers):
-    files = {"requirements.txt": "\n", "package.json": '{"name": "x", "scripts": {"build": "echo node built"}}'}
+def test_buildpack_url_may_name_a_built_in_and_wins_over_dot_buildpacks(containers):
+    files = {"requirements.txt": "\n", "package.json": '{"name": "x", "scripts": {"build": "echo node built"}}',
+             ".buildpacks": "python\n"}
     result = build(containers, files, buildpack_url="nodejs")
     assert result.exit_code == 0, result.output
-    assert "-----> Node.js app detected" in result.output and "node built" in result.output
+    assert result.output.startswith("-----> BUILDPACK_URL is set, so .buildpacks is not read\n"
+                                    "-----> Node.js app detected\n")
+    assert "node built" in result.output and "Python" not in result.output
 
 
 @pytest.mark.parametrize("files, detected", [
