@@ -99,6 +99,14 @@ def test_a_changed_lockfile_installs_again_with_npms_cache(containers, first_nod
     assert "Using cached node_modules" not in second.output
 
 
+def test_deis_disable_cache_installs_afresh_and_keeps_no_cache(containers, first_node_build):
+    second = build(containers, example("node-app"), env={"DEIS_DISABLE_CACHE": "1"}, cache=first_node_build.cache)
+    assert second.exit_code == 0, second.output
+    assert "-----> Cache disabled (DEIS_DISABLE_CACHE)" in second.output
+    assert "-----> Installing dependencies with npm ci\n" in second.output
+    assert not any(n.startswith(("cache/node/", "cache/npm/_cacache")) for n in slug_names(second.cache))
+
+
 def test_heroku_postbuild_runs_instead_of_build_and_sees_config(containers):
     files = {"package.json": json.dumps({"name": "post", "scripts": {
         "heroku-prebuild": "echo prebuild sees $GREETING", "build": "echo plain build",
@@ -189,6 +197,13 @@ def test_a_go_rebuild_reuses_the_build_cache(containers, first_go_build, stack_v
         in second.output
 
 
+def test_deis_disable_cache_builds_go_without_a_cache_and_keeps_none(containers, first_go_build, stack_versions):
+    second = build(containers, example("go-app"), env={"DEIS_DISABLE_CACHE": "1"}, cache=first_go_build.cache)
+    assert second.exit_code == 0, second.output
+    assert f"-----> Compiling with Go {stack_versions[1]}, no build cache\n" in second.output
+    assert not any(n.startswith("cache/go/") for n in slug_names(second.cache))
+
+
 def test_a_go_compile_error_shows_the_compilers_lines(containers):
     files = dict(example("go-app"), **{"main.go": "package main\n\nfunc main() {\n\tundefinedThing()\n}\n"})
     result = build(containers, files)
@@ -206,6 +221,10 @@ def test_a_module_requirement_without_a_proxy_says_to_vendor(containers):
     assert "github.com/pier-test/nowhere" in result.output  # Go's own reason
     assert "no module proxy may be reachable from this builder: vendor them (go mod vendor) and commit vendor/" \
         in result.output
+    assert "(from GOPROXY=https://proxy.golang.org,direct)" in result.output
+    from_config = build(containers, files, env={"GOPROXY": "off"})
+    assert from_config.exit_code == 1
+    assert "(from GOPROXY=off)" in from_config.output, "config's GOPROXY did not reach go"
 
 
 def test_vendored_modules_build_without_a_proxy(containers):
