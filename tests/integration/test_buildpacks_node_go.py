@@ -107,6 +107,17 @@ def test_deis_disable_cache_installs_afresh_and_keeps_no_cache(containers, first
     assert not any(n.startswith(("cache/node/", "cache/npm/_cacache")) for n in slug_names(second.cache))
 
 
+def test_an_app_with_its_own_install_script_is_installed_anew_each_build(containers):
+    files = {"package.json": json.dumps({"name": "own", "scripts": {"postinstall": "echo made > made.txt"}})}
+    first = build(containers, files)
+    assert first.exit_code == 0, first.output
+    second = build(containers, files, cache=first.cache)
+    assert second.exit_code == 0, second.output
+    assert "-----> package.json has a postinstall script, so npm installs node_modules anew" in second.output
+    assert "Using cached node_modules" not in second.output
+    assert "app/made.txt" in slug_names(second.slug)
+
+
 def test_heroku_postbuild_runs_instead_of_build_and_sees_config(containers):
     files = {"package.json": json.dumps({"name": "post", "scripts": {
         "heroku-prebuild": "echo prebuild sees $GREETING", "build": "echo plain build",

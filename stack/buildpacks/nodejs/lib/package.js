@@ -10,7 +10,9 @@ const { execFileSync } = require('child_process');
 const semver = require('semver');
 
 const MAX_BYTES = 5 * 1024 * 1024;
-const BUILD_SCRIPTS = ['heroku-prebuild', 'heroku-postbuild', 'build'];
+// The scripts the build runs, and those npm runs for the app itself during an install.
+const BUILD_SCRIPTS = ['heroku-prebuild', 'heroku-postbuild', 'build', 'preinstall', 'install', 'postinstall',
+                       'prepare'];
 
 function refuse(message) {
   console.log(` !     ${message}`);
