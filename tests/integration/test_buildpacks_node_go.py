@@ -299,6 +299,18 @@ def test_buildpacks_listed_in_dot_buildpacks_compile_in_order_over_one_app(conta
     assert "-----> Using cached dependencies (requirements.txt unchanged)" in second.output
 
 
+def test_each_detect_sees_what_the_buildpacks_before_it_made(containers):
+    site = {".buildpacks": "nodejs\nstatic\n",
+            "package.json": json.dumps({"scripts": {"build": "node build.js"}}),
+            "build.js": "require('fs').mkdirSync('public');\n"
+                        "require('fs').writeFileSync('public/index.html', '<p>built by node</p>\\n');\n"}
+    result = build(containers, site)  # no index.html until the Node.js build writes one
+    assert result.exit_code == 0, result.output
+    assert "-----> Static HTML app detected (buildpack 2 of 2: the built-in static buildpack)" in result.output
+    web = result.release["default_process_types"]["web"]
+    assert fetch(serve(containers, result.slug, web), "/")[2] == "<p>built by node</p>\n"
+
+
 def test_a_custom_buildpack_after_a_built_in_sees_its_export_and_gives_the_release(network, containers):
     server = containers(entrypoint=["/bin/bash", "-c", CUSTOM_BUILDPACK.replace(
         'echo "-----> greeting from the custom buildpack"',
