@@ -67,6 +67,8 @@ class Settings:
     max_replicas: int = 100
     max_config_bytes: int = 64 * 1024
     max_runs_per_user: int = 2
+    log_follow_per_user: int = 4
+    log_follow_max: int = 8
 
     # (environment variable, field, parser); documented in the README's settings table.
     ENVIRONMENT = (
@@ -111,6 +113,8 @@ class Settings:
         ("PIER_MAX_REPLICAS", "max_replicas", int),
         ("PIER_MAX_CONFIG_BYTES", "max_config_bytes", int),
         ("PIER_MAX_RUNS_PER_USER", "max_runs_per_user", int),
+        ("PIER_LOG_FOLLOW_PER_USER", "log_follow_per_user", int),
+        ("PIER_LOG_FOLLOW_MAX", "log_follow_max", int),
     )
 
     @classmethod
@@ -155,7 +159,9 @@ class Settings:
         for variable, name in (("PIER_LOG_LINES", "log_lines"), ("PIER_MAX_BODY_BYTES", "max_body_bytes"),
                                ("PIER_JOB_TIME_LIMIT", "job_time_limit"), ("PIER_MAX_APPS_PER_USER", "max_apps_per_user"),
                                ("PIER_MAX_REPLICAS", "max_replicas"), ("PIER_MAX_CONFIG_BYTES", "max_config_bytes"),
-                               ("PIER_MAX_RUNS_PER_USER", "max_runs_per_user")):
+                               ("PIER_MAX_RUNS_PER_USER", "max_runs_per_user"),
+                               ("PIER_LOG_FOLLOW_PER_USER", "log_follow_per_user"),
+                               ("PIER_LOG_FOLLOW_MAX", "log_follow_max")):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{variable} must be at least 1")
 
