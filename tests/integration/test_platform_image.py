@@ -1,0 +1,133 @@
+"""The platform image (image/Dockerfile, what the Helm chart runs) on the real Docker engine.
+
+`scripts/image` builds pier/platform:<version> when the tree changed. Its entry point migrates a database of
+this test's own, then runs the controller (`web`) and a deploys worker (`worker`) as the chart does: as the
+pier user, on a read-only root filesystem with only /tmp and var/ writable, every capability dropped. They
+reach the test PostgreSQL and Redis on 127.0.0.1 over the host's network. The worker runs releases with the
+in-memory scheduler (the chart's Kubernetes scheduler has no cluster here), whose web processes really serve
+HTTP on 127.0.0.1. A user registers, creates an app and deploys an image through that controller.
+"""
+import json
+import os
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import docker
+import pytest
+import redis
+import requests
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.support.builder import free_port
+from tests.support.waiting import wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_URL = os.environ.get("PIER_TEST_IMAGE_REDIS_URL", "redis://127.0.0.1:6379/11")
+SECRET_KEY, BUILDER_KEY = "image-test-secret-key-" + "s" * 32, "image-test-builder-key-" + "b" * 32
+
+
+def own_database():
+    """An empty database of this test's own, next to the test database (made by the pier role, which may)."""
+    url = make_url(os.environ["PIER_TEST_DATABASE_URL"])
+    name = f"{url.database}_image"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="module")
+def image():
+    built = subprocess.run([str(ROOT / "scripts" / "image")], capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr
+    return built.stdout.strip()
+
+
+class Containers:
+    """Containers started from the image as the chart starts its pods, removed at the end."""
+
+    def __init__(self, image, database_url):
+        self.client = docker.from_env()
+        self.image, self.started = image, []
+        self.environment = dict(PIER_SECRET_KEY=SECRET_KEY, PIER_BUILDER_KEY=BUILDER_KEY, DATABASE_URL=database_url,
+                                REDIS_URL=REDIS_URL, PIER_SCHEDULER="memory", PIER_DEPLOY_TIMEOUT="30",
+                                PIER_DRAIN_SECONDS="0")
+
+    def run(self, *args, detach=True, **environment):
+        options = dict(network_mode="host", read_only=True, tmpfs={"/tmp": "", "/opt/pier/app/var": ""},
+                       cap_drop=["ALL"], security_opt=["no-new-privileges"],
+                       environment={**self.environment, **environment}, labels={"io.pier.test": "platform-image"})
+        if not detach:
+            return self.client.containers.run(self.image, list(args), remove=True, stderr=True, **options)
+        container = self.client.containers.run(self.image, list(args), detach=True, **options)
+        self.started.append(container)
+        return container
+
+    def logs(self):
+        return "\n".join(f"--- {c.name}\n{c.logs(tail=40).decode(errors='replace')}" for c in self.started)
+
+    def remove(self):
+        for container in self.started:
+            container.remove(force=True)
+
+
+@pytest.fixture(scope="module")
+def platform(image):
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    containers = Containers(image, own_database())
+    port = free_port()
+    try:
+        migrated = containers.run("migrate", detach=False)
+        assert b"the database is migrated" in migrated
+        containers.run("web", PIER_BIND=f"127.0.0.1:{port}", PIER_WEB_WORKERS="1")
+        containers.run("worker")
+        url = f"http://127.0.0.1:{port}"
+
+        def answers():
+            try:
+                return urllib.request.urlopen(url + "/healthz", timeout=2).status == 200
+            except OSError:
+                return False
+        assert wait_for(answers, seconds=60), containers.logs()
+        yield url, containers
+    finally:
+        containers.remove()
+        redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def test_the_processes_run_as_the_unprivileged_pier_user(image, platform):
+    _, containers = platform
+    for container in containers.started:
+        top = container.top(ps_args="-o pid,uid,comm")
+        uids = {int(process[1]) for process in top["Processes"]}
+        assert uids == {1000}, (container.name, top)
+    assert docker.from_env().images.get(image).attrs["Config"]["User"] == "1000:1000"
+
+
+def test_a_deploy_through_the_image_s_controller_and_worker_succeeds(platform):
+    url, containers = platform
+    http = requests.Session()
+    registered = http.post(f"{url}/v2/auth/register/", json={
+        "username": "ada", "password": "a long passphrase", "email": "ada@example.com"})
+    assert registered.status_code == 201, registered.text
+    token = http.post(f"{url}/v2/auth/login/", json={"username": "ada", "password": "a long passphrase"}).json()["token"]
+    http.headers["Authorization"] = f"token {token}"
+    assert http.post(f"{url}/v2/apps", json={"id": "imaged"}).status_code == 201
+
+    build = http.post(f"{url}/v2/apps/imaged/builds", json={"image": "pier-test/web:one"})
+    assert build.status_code == 201, f"{build.text}\n{containers.logs()}"
+
+    releases = http.get(f"{url}/v2/apps/imaged/releases").json()["results"]
+    newest = max(releases, key=lambda release: release["version"])
+    assert (newest["version"], newest["state"], newest["failed"]) == (2, "deployed", False), releases
+    pods = http.get(f"{url}/v2/apps/imaged/pods").json()["results"]
+    assert [(pod["type"], pod["release"], pod["state"]) for pod in pods] == [("cmd", "v2", "up")]
+
+    # The worker in its container published the new process's address, and the process answers there.
+    endpoints = json.loads(redis.Redis.from_url(REDIS_URL).hget("pier:endpoints", "imaged"))
+    (address,) = endpoints["cmd"]
+    assert requests.get(f"http://{address}/", timeout=5).text == "pier-test/web:one"
