@@ -6,11 +6,16 @@ pier user, on a read-only root filesystem with only /tmp and var/ writable, ever
 reach the test PostgreSQL and Redis on 127.0.0.1 over the host's network. The worker runs releases with the
 in-memory scheduler (the chart's Kubernetes scheduler has no cluster here), whose web processes really serve
 HTTP on 127.0.0.1. A user registers, creates an app and deploys an image through that controller.
+
+The database part runs as the chart's StatefulSet runs it: as root with only the capabilities scripts/database
+needs, its data and the object store on volumes of their own. Its WAL and backups reach the store, and an
+emptied data volume is restored from there when the pod starts again.
 """
 import json
 import os
 import subprocess
 import urllib.request
+import uuid
 from pathlib import Path
 
 import docker
@@ -18,7 +23,7 @@ import pytest
 import redis
 import requests
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from tests.support.builder import free_port
 from tests.support.waiting import wait_for
@@ -131,3 +136,62 @@ def test_a_deploy_through_the_image_s_controller_and_worker_succeeds(platform):
     endpoints = json.loads(redis.Redis.from_url(REDIS_URL).hget("pier:endpoints", "imaged"))
     (address,) = endpoints["cmd"]
     assert requests.get(f"http://{address}/", timeout=5).text == "pier-test/web:one"
+
+
+DATABASE_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID"]  # as helm/pier/templates/database.yaml
+
+
+def test_the_database_pod_restores_an_emptied_volume_from_its_backups(image):
+    client = docker.from_env()
+    suffix = uuid.uuid4().hex[:8]
+    data, store = (client.volumes.create(f"pier-test-{part}-{suffix}") for part in ("data", "store"))
+    password = "database-password-" + suffix
+    started = []
+
+    def start():
+        container = client.containers.run(
+            image, ["database"], detach=True, user="0:0", cap_drop=["ALL"], cap_add=DATABASE_CAPABILITIES,
+            security_opt=["no-new-privileges"], ports={"5432/tcp": ("127.0.0.1", None)},
+            volumes={data.name: {"bind": "/var/lib/postgresql/data"}, store.name: {"bind": "/var/lib/pier/storage"}},
+            environment=dict(PIER_SECRET_KEY=SECRET_KEY, PIER_BUILDER_KEY=BUILDER_KEY, PIER_DB_PASSWORD=password,
+                             PIER_STORAGE="filesystem"),
+            labels={"io.pier.test": "platform-image"})
+        started.append(container)
+        assert wait_for(lambda: b"the pier role and database are ready" in container.logs()
+                        or container.reload() or container.status == "exited", seconds=180)
+        logs = container.logs().decode(errors="replace")
+        assert "the pier role and database are ready" in logs, logs
+        container.reload()
+        port = int(container.ports["5432/tcp"][0]["HostPort"])
+        url = URL.create("postgresql+psycopg", "pier", password, "127.0.0.1", port, "pier")
+        return container, create_engine(url), logs
+
+    try:
+        container, engine, logs = start()
+        assert "full backup" in logs and "taken" in logs
+        with engine.begin() as conn:  # as the pier role, over the network, with its password
+            conn.execute(text("CREATE TABLE kept (note text); INSERT INTO kept VALUES ('outlives its volume')"))
+        engine.dispose()
+        # the last WAL segment goes to the store now instead of within archive_timeout
+        switched = container.exec_run(["runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-c",
+                                       "SELECT pg_switch_wal(); SELECT pg_sleep(1); CHECKPOINT"])
+        assert switched.exit_code == 0, switched.output
+        container.stop(timeout=60)  # SIGTERM: a fast shutdown
+        assert b"stopping PostgreSQL (fast shutdown)" in container.logs()
+        assert container.wait()["StatusCode"] == 0
+        started.remove(container)
+        container.remove()
+        data.remove()  # the disk is lost
+        data = client.volumes.create(f"pier-test-data-{suffix}")
+
+        container, engine, logs = start()
+        assert "restoring the newest backup" in logs, logs
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT note FROM kept")).scalars().all() == ["outlives its volume"]
+        engine.dispose()
+    finally:
+        for leftover in (*started, data, store):
+            try:
+                leftover.remove(force=True)
+            except docker.errors.NotFound:
+                pass
