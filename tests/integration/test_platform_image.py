@@ -138,6 +138,23 @@ def test_a_deploy_through_the_image_s_controller_and_worker_succeeds(platform):
     assert requests.get(f"http://{address}/", timeout=5).text == "pier-test/web:one"
 
 
+def test_with_the_node_s_docker_socket_the_pier_user_pulls_the_stack_image(image):
+    """workers.builds.docker.mode=socket: the pier user reaches a mounted engine socket through its group."""
+    socket_group = os.stat("/var/run/docker.sock").st_gid
+    stack = "127.0.0.1:5000/pier/stack:bookworm"  # scripts/platform.sh images pushes it there
+    container = docker.from_env().containers.run(
+        image, ["pull-stack"], detach=True, read_only=True, tmpfs={"/tmp": ""}, cap_drop=["ALL"],
+        security_opt=["no-new-privileges"], group_add=[socket_group],
+        volumes={"/var/run/docker.sock": {"bind": "/var/run/docker.sock"}},
+        environment={"PIER_STACK_IMAGE": stack, "DOCKER_HOST": "unix:///var/run/docker.sock"},
+        labels={"io.pier.test": "platform-image"})
+    try:  # it retries until the engine answers, as an init container waiting for its engine must
+        assert wait_for(lambda: container.reload() or container.status == "exited", seconds=120), container.logs()
+        assert container.wait()["StatusCode"] == 0
+        assert f"the Docker engine has {stack}".encode() in container.logs()
+    finally:
+        container.remove(force=True)
+
 DATABASE_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID"]  # as helm/pier/templates/database.yaml
 
 
