@@ -43,21 +43,20 @@ VARIANTS = {
                      "extraEnv": {"PIER_DEPLOY_TIMEOUT": "300"}, "imagePullSecrets": ["registry-login"]},
 }
 
-# TEMPORARY, until branch `kube` is merged: a copy of workers/scheduler/kubernetes/permissions.py's table,
-# used only while that module does not exist. At the merge, delete this copy (and the fallback in
-# scheduler_permissions), so that the test reads the scheduler's own table.
+# TEMPORARY, until branch `kube` is merged: a copy of workers/scheduler/kubernetes/permissions.py's table as
+# that branch has it (`git show kube:workers/scheduler/kubernetes/permissions.py`), used only while the module
+# is missing. At the merge, delete this copy and the fallback in scheduler_permissions, so that the test reads
+# the scheduler's own table.
 TEMPORARY_PERMISSIONS = (
-    ("", "namespaces", ("get", "list", "create", "delete")),
-    ("", "secrets", ("get", "list", "create", "update", "patch", "delete")),
-    ("", "services", ("get", "list", "create", "update", "patch", "delete")),
-    ("", "pods", ("get", "list", "watch", "create", "delete")),
+    ("", "namespaces", ("get", "create", "delete")),
+    ("", "nodes", ("list",)),
+    ("", "pods", ("get", "list", "watch", "create", "patch", "delete")),
     ("", "pods/log", ("get",)),
-    ("", "events", ("list",)),
-    ("apps", "deployments", ("get", "list", "watch", "create", "update", "patch", "delete")),
-    ("apps", "replicasets", ("get", "list")),
-    ("autoscaling", "horizontalpodautoscalers", ("get", "list", "create", "update", "patch", "delete")),
+    ("", "secrets", ("get", "list", "create", "update", "delete")),
+    ("", "services", ("get", "list", "create", "update", "delete")),
+    ("apps", "deployments", ("get", "list", "create", "update", "patch", "delete")),
+    ("autoscaling", "horizontalpodautoscalers", ("get", "list", "create", "update", "delete")),
 )
-
 
 def scheduler_permissions():
     try:
