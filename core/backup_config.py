@@ -67,7 +67,7 @@ def s3_endpoint(storage):
 
 def render(storage, backup, cluster):
     """The text of pgbackrest.conf. `storage` carries Pier's PIER_STORAGE* and PIER_S3_* settings (the fields
-    of api.settings.Settings), `backup` is a BackupSettings. It holds the S3 secret: write it mode 0600."""
+    of core.settings.Settings), `backup` is a BackupSettings. It holds the S3 secret: write it mode 0600."""
     config_path(backup)
     here = folder(backup)
     options = [

@@ -53,7 +53,7 @@ class BackupSettings:
     archive_timeout: int = 55
     s3_ca_file: str = ""
 
-    # (environment variable, field, parser), like api.settings.Settings.ENVIRONMENT, into which they fold.
+    # (environment variable, field, parser), like core.settings.Settings.ENVIRONMENT, into which they fold.
     ENVIRONMENT = (
         ("PIER_BACKUP_CONFIG", "config", str),
         ("PIER_BACKUP_USER", "user", str),
