@@ -1,6 +1,7 @@
 """Every setting Pier reads, read once from the environment into one object."""
 import math
 import os
+import re
 from dataclasses import dataclass, field
 
 VERSION = "2.3.0"
@@ -54,6 +55,8 @@ class Settings:
     build_timeout: int = 900
     build_memory: str = "2G"
     registry: str = "127.0.0.1:5000"
+    registry_user: str = "pier"
+    registry_password: str = field(default="", repr=False)
     stack_image: str = "pier/stack:bookworm"
     storage: str = "filesystem"
     storage_path: str = "var/storage"
@@ -69,6 +72,8 @@ class Settings:
     max_runs_per_user: int = 2
     log_follow_per_user: int = 4
     log_follow_max: int = 8
+    container_memory: str = "1G"
+    container_pids: int = 1024
 
     # (environment variable, field, parser); documented in the README's settings table.
     ENVIRONMENT = (
@@ -100,6 +105,8 @@ class Settings:
         ("PIER_BUILD_TIMEOUT", "build_timeout", int),
         ("PIER_BUILD_MEMORY", "build_memory", str),
         ("PIER_REGISTRY", "registry", str),
+        ("PIER_REGISTRY_USER", "registry_user", str),
+        ("PIER_REGISTRY_PASSWORD", "registry_password", str),
         ("PIER_STACK_IMAGE", "stack_image", str),
         ("PIER_STORAGE", "storage", str),
         ("PIER_STORAGE_PATH", "storage_path", str),
@@ -115,6 +122,8 @@ class Settings:
         ("PIER_MAX_RUNS_PER_USER", "max_runs_per_user", int),
         ("PIER_LOG_FOLLOW_PER_USER", "log_follow_per_user", int),
         ("PIER_LOG_FOLLOW_MAX", "log_follow_max", int),
+        ("PIER_CONTAINER_MEMORY", "container_memory", str),
+        ("PIER_CONTAINER_PIDS", "container_pids", int),
     )
 
     @classmethod
@@ -134,6 +143,12 @@ class Settings:
         settings.check()
         return settings
 
+    def registry_auth(self):
+        """The platform's credentials for its registry, as the Docker SDK takes them (None: anonymous)."""
+        if not self.registry_password:
+            return None
+        return {"username": self.registry_user, "password": self.registry_password}
+
     def check(self):
         for variable, name in (("PIER_SECRET_KEY", "secret_key"), ("PIER_BUILDER_KEY", "builder_key")):
             value = getattr(self, name)
@@ -148,6 +163,8 @@ class Settings:
                 raise SettingsError(f"{variable} must be a positive number of seconds")
         if not (math.isfinite(self.drain_seconds) and self.drain_seconds >= 0) or self.stop_grace_seconds < 0:
             raise SettingsError("PIER_DRAIN_SECONDS and PIER_STOP_GRACE_SECONDS cannot be negative")
+        if not re.fullmatch(r"[0-9]+[KMG]B?", self.container_memory, re.IGNORECASE):
+            raise SettingsError("PIER_CONTAINER_MEMORY must be a size such as 512M or 1G")
         if self.storage not in ("filesystem", "s3"):
             raise SettingsError("PIER_STORAGE must be filesystem or s3")
         if self.storage == "s3" and not self.s3_bucket:
@@ -161,7 +178,7 @@ class Settings:
                                ("PIER_MAX_REPLICAS", "max_replicas"), ("PIER_MAX_CONFIG_BYTES", "max_config_bytes"),
                                ("PIER_MAX_RUNS_PER_USER", "max_runs_per_user"),
                                ("PIER_LOG_FOLLOW_PER_USER", "log_follow_per_user"),
-                               ("PIER_LOG_FOLLOW_MAX", "log_follow_max")):
+                               ("PIER_LOG_FOLLOW_MAX", "log_follow_max"), ("PIER_CONTAINER_PIDS", "container_pids")):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{variable} must be at least 1")
 

@@ -21,7 +21,7 @@ from core.services import releases
 from core.storage import NotFound, StorageError, store_for
 from core.storage.keys import cache_key, slug_key, source_key
 from workers import safe_tar
-from workers.build import BuildFailed, buildpack, dockerfile, procfile, registry
+from workers.build import BuildFailed, buildpack, dockerfile, dockerfile_rules, procfile, registry
 
 log = logging.getLogger("pier.builds")
 
@@ -90,7 +90,7 @@ class Build:
         else:
             types = self.buildpack(source, types, repository, tag, buildpack_url, disable_cache)
             kind = ""
-        registry.push(self.client, repository, tag, self.publish)
+        registry.push(self.client, repository, tag, self.publish, self.settings.registry_auth())
         return {"image": f"{repository}:{tag}", "procfile": types, "dockerfile": kind}
 
     def fetch_source(self):
@@ -108,6 +108,11 @@ class Build:
         values = _config_values(self.app_id)
         # As Deis did: config reaches `docker build` as build args only when the app opts in.
         buildargs = values if values.get("DEIS_DOCKER_BUILD_ARGS_ENABLED") in ("1", "true", "True") else {}
+        try:
+            dockerfile_rules.check((source / "Dockerfile").read_text(errors="replace"), self.app_id,
+                                   self.settings.registry, {k: str(v) for k, v in buildargs.items()})
+        except dockerfile_rules.Refused as exc:
+            raise BuildFailed(str(exc)) from None
         dockerfile.build(self.client, source, image, self.settings, self.publish, self.deadline,
                          nocache=disable_cache, buildargs={k: str(v) for k, v in buildargs.items()})
 
