@@ -74,6 +74,15 @@ class Settings:
     log_follow_max: int = 8
     container_memory: str = "1G"
     container_pids: int = 1024
+    # database backups (pgBackRest; core/backups.py)
+    backup_config: str = "var/database/pgbackrest.conf"
+    backup_user: str = "postgres"
+    backup_full_schedule: str = "0 3 * * 0"
+    backup_diff_schedule: str = "0 3 * * 1-6"
+    backup_retention_full: int = 2
+    backup_retention_diff: int = 7
+    backup_archive_timeout: int = 55
+    backup_s3_ca_file: str = ""
 
     # (environment variable, field, parser); documented in the README's settings table.
     ENVIRONMENT = (
@@ -124,6 +133,14 @@ class Settings:
         ("PIER_LOG_FOLLOW_MAX", "log_follow_max", int),
         ("PIER_CONTAINER_MEMORY", "container_memory", str),
         ("PIER_CONTAINER_PIDS", "container_pids", int),
+        ("PIER_BACKUP_CONFIG", "backup_config", str),
+        ("PIER_BACKUP_USER", "backup_user", str),
+        ("PIER_BACKUP_FULL_SCHEDULE", "backup_full_schedule", str),
+        ("PIER_BACKUP_DIFF_SCHEDULE", "backup_diff_schedule", str),
+        ("PIER_BACKUP_RETENTION_FULL", "backup_retention_full", int),
+        ("PIER_BACKUP_RETENTION_DIFF", "backup_retention_diff", int),
+        ("PIER_BACKUP_ARCHIVE_TIMEOUT", "backup_archive_timeout", int),
+        ("PIER_BACKUP_S3_CA_FILE", "backup_s3_ca_file", str),
     )
 
     @classmethod
@@ -138,6 +155,8 @@ class Settings:
                     raise SettingsError(f"{variable}: {exc}") from None
         values.setdefault("secret_key", "")
         values.setdefault("builder_key", "")
+        # boto3's own CA bundle is the S3 store's CA for backups too, unless they are told another one
+        values.setdefault("backup_s3_ca_file", environ.get("AWS_CA_BUNDLE", ""))
         values.update(overrides)
         settings = cls(**values)
         settings.check()
@@ -165,6 +184,12 @@ class Settings:
             raise SettingsError("PIER_DRAIN_SECONDS and PIER_STOP_GRACE_SECONDS cannot be negative")
         if not re.fullmatch(r"[0-9]+[KMG]B?", self.container_memory, re.IGNORECASE):
             raise SettingsError("PIER_CONTAINER_MEMORY must be a size such as 512M or 1G")
+        for variable, name in (("PIER_BACKUP_FULL_SCHEDULE", "backup_full_schedule"),
+                               ("PIER_BACKUP_DIFF_SCHEDULE", "backup_diff_schedule")):
+            if len(getattr(self, name).split()) != 5:
+                raise SettingsError(f"{variable} must be a cron schedule of five fields, e.g. '0 3 * * 0'")
+        if self.backup_retention_full < 1 or self.backup_retention_diff < 1:
+            raise SettingsError("PIER_BACKUP_RETENTION_FULL and PIER_BACKUP_RETENTION_DIFF must be at least 1")
         if self.storage not in ("filesystem", "s3"):
             raise SettingsError("PIER_STORAGE must be filesystem or s3")
         if self.storage == "s3" and not self.s3_bucket:

@@ -110,3 +110,12 @@ def test_whitelist_and_labels(hello):
     hello("labels:set", "team=payments", "tier=gold", "-a", "hello")
     hello("labels:unset", "tier", "-a", "hello")
     assert hello.json("labels", "-a", "hello") == {"team": "payments"}
+
+
+def test_backups_create_and_list(logged_in, worker):
+    created = logged_in("backups:create", "--type", "incr")
+    assert created.stderr.startswith("Taking a incr backup... done in") and created.stdout.strip()
+    label = created.stdout.split()[0]
+    listing = logged_in("backups:list").stdout
+    assert listing.startswith("=== Database backups\n") and label in listing
+    assert label in [b["label"] for b in logged_in.json("backups:list")["results"]]

@@ -5,6 +5,7 @@ import uuid
 from flask import current_app
 from sqlalchemy.exc import DBAPIError
 
+from core.backups import BackupError
 from core.builder_events import forget
 from core.endpoints import Endpoints
 from core.extensions import db
@@ -39,7 +40,7 @@ def execute(task, operation_uuid, runner):
     with operations.lease(operation):
         try:
             result = runner(operation, current_app.config["PIER"])
-        except SchedulerError as exc:
+        except (SchedulerError, BackupError) as exc:  # the user reads these as they are
             fail(operation, str(exc))
         except DBAPIError as exc:
             if exc.connection_invalidated:
