@@ -95,9 +95,10 @@ def _chain_problem(chain):
             return f"{what} is signed with {signature}, which nginx refuses; use a chain signed with SHA-256."
     for number, (cert, issuer) in enumerate(zip(chain, chain[1:]), start=1):
         if not _issued_by(cert, issuer):
-            return (f"The chain is out of order or incomplete: certificate {number + 1} ({_openssl_style(issuer.subject)}) did "
-                    f"not issue certificate {number} ({_openssl_style(cert.subject)}). Put the server's "
-                    "certificate first, then each issuer right after the certificate it signed.")
+            return (f"The chain is out of order or incomplete: certificate {number + 1} "
+                    f"({_openssl_style(issuer.subject)}) did not issue certificate {number} "
+                    f"({_openssl_style(cert.subject)}). Put the server's certificate first, then each issuer "
+                    "right after the certificate it signed.")
     return None
 
 

@@ -2,12 +2,13 @@
 
 nginx refuses a whole configuration when it cannot load one certificate (a key too small, a key that does not
 match), and the last good configuration would then keep serving for every app. So when nginx refuses a
-configuration, each certificate it has not judged yet is tried alone, in a configuration of its own; the server
-blocks of those it refuses are left out of the next render and everything else goes live.
+configuration, the certificates it has not judged yet are tried apart from the routes, halving the set until
+each one it refuses stands alone; the server blocks of those are left out of the next render and everything
+else goes live.
 
-Verdicts are kept per certificate content (certificate and key PEM): a refused certificate costs one
-`nginx -t` once, then is left out up front, and a certificate served in a configuration nginx took is never
-tried alone. Only a refusal no certificate explains (the platform's own) keeps the last good configuration.
+Verdicts are kept per certificate content (certificate and key PEM): a refused certificate costs a few
+`nginx -t`s once, then is left out up front, and a certificate served in a configuration nginx took is never
+tried apart. Only a refusal no certificate explains (the platform's own) keeps the last good configuration.
 """
 import hashlib
 import re
@@ -55,21 +56,29 @@ def problem_of(pair, refusal):
     return f"{ours + ' ' if ours else ''}(nginx: {'; '.join(said)})"
 
 
-def judge_alone(nginx, pairs, verdicts, options):
-    """Tries each certificate of `pairs` in a configuration of its own; returns {name: problem} of those nginx
-    refuses. `options`: the listen addresses and runtime folder, as for the real configuration. When nginx
-    refuses even the configuration without any tenant certificate, the fault is the platform's: no tenant
-    is blamed."""
+def judge(nginx, pairs, verdicts, options):
+    """Finds the certificates of `pairs` nginx refuses: tries them together, then halves the set that nginx
+    refuses until each refused certificate stands alone (a few dozen small `nginx -t`s for one bad certificate
+    among thousands). Returns {name: problem}. `options`: the listen addresses and runtime folder, as for the
+    real configuration. When nginx refuses even the configuration without any tenant certificate, the fault
+    is the platform's: no tenant is blamed."""
     if not pairs or nginx.refusal(render([], **options)) is not None:
         return {}
-    found = {}
-    for name, pair in sorted(pairs.items()):
-        refusal = nginx.refusal(render_certificate_check(name, **options))
-        problem = problem_of(pair, refusal) if refusal is not None else None
-        verdicts.record(pair, problem)
-        if problem:
-            found[name] = problem
-    return found
+    return _halve(nginx, sorted(pairs.items()), verdicts, options)
+
+
+def _halve(nginx, items, verdicts, options):
+    refusal = nginx.refusal(render_certificate_check([name for name, _ in items], **options))
+    if refusal is None:
+        for _, pair in items:
+            verdicts.record(pair, None)
+        return {}
+    if len(items) == 1:
+        (name, pair), = items
+        verdicts.record(pair, problem_of(pair, refusal))
+        return {name: problem_of(pair, refusal)}
+    half = len(items) // 2
+    return {**_halve(nginx, items[:half], verdicts, options), **_halve(nginx, items[half:], verdicts, options)}
 
 
 def apply_isolated(nginx, draw, pairs, verdicts, options, files_changed=False):
@@ -81,7 +90,7 @@ def apply_isolated(nginx, draw, pairs, verdicts, options, files_changed=False):
     try:
         reloaded = nginx.apply(draw(set(refused)), files_changed)
     except RouterConfigError:
-        found = judge_alone(nginx, verdicts.unjudged(pairs), verdicts, options)
+        found = judge(nginx, verdicts.unjudged(pairs), verdicts, options)
         if not found:
             raise
         refused.update(found)

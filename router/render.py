@@ -91,10 +91,11 @@ def render(routes, listen="80", tls_listen="443", runtime="/var/lib/pier/router"
 CHECK_APP, CHECK_HOST = "pier-certificate-check", "certificate-check.invalid"
 
 
-def render_certificate_check(name, listen="80", tls_listen="443", runtime="/var/lib/pier/router"):
-    """A configuration with tenant certificate `name` alone, for `nginx -t` to judge it by itself."""
-    return render([{"app": CHECK_APP, "hosts": [CHECK_HOST], "endpoints": [], "maintenance": False,
-                    "certificates": {CHECK_HOST: name}}], listen=listen, tls_listen=tls_listen, runtime=runtime)
+def render_certificate_check(names, listen="80", tls_listen="443", runtime="/var/lib/pier/router"):
+    """A configuration with the tenant certificates `names` and no route, for `nginx -t` to judge them apart."""
+    hosts = {f"{name}.{CHECK_HOST}": name for name in names}
+    return render([{"app": CHECK_APP, "hosts": list(hosts), "endpoints": [], "maintenance": False,
+                    "certificates": hosts}], listen=listen, tls_listen=tls_listen, runtime=runtime)
 
 
 def generation(text):

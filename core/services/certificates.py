@@ -68,8 +68,9 @@ def record_router_problems(problems):
             hosts.setdefault(domain.app, []).append(domain.domain)
         for app, names in hosts.items():
             names = ", ".join(sorted(names))
-            events.record(app, f"router: {names} left out: nginx refused certificate {cert.name}. {problem} Detach "
-                               "it to serve them with the platform's certificate, or attach one nginx takes."
+            events.record(app, f"router: left out {names}: nginx refused certificate {cert.name}. {problem} "
+                               "Detach it (certs:detach) to serve these domains with the platform's certificate, "
+                               "or attach one nginx takes."
                           if problem else f"router: {names} served again with certificate {cert.name}")
         cert.problem = problem
     db.session.commit()

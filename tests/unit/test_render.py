@@ -89,10 +89,11 @@ def test_the_hosts_of_a_refused_certificate_are_left_out_and_the_rest_stays():
     assert render([route, other], runtime="/run/pier") != text
 
 
-def test_a_certificate_check_serves_that_certificate_alone():
-    text = render_certificate_check("example-cert", tls_listen="8443", runtime="/run/pier")
-    assert text.count("ssl_certificate ") == 2 and f"server_name {CHECK_HOST};" in text
-    assert "ssl_certificate_key /run/pier/certs/tenants/example-cert.key;" in text
+def test_a_certificate_check_serves_those_certificates_and_no_route():
+    text = render_certificate_check(["one-cert", "two-cert"], tls_listen="8443", runtime="/run/pier")
+    assert text.count("ssl_certificate ") == 3 and "upstream app-" not in text
+    assert f"server_name one-cert.{CHECK_HOST};\n" in text and f"server_name two-cert.{CHECK_HOST};\n" in text
+    assert "ssl_certificate_key /run/pier/certs/tenants/two-cert.key;" in text
     assert "listen 8443 ssl http2 default_server;" in text
 
 

@@ -60,20 +60,29 @@ def test_a_refused_certificate_is_left_out_and_every_other_route_goes_live():
 def test_a_verdict_is_kept_so_a_refused_certificate_costs_no_check_per_sync():
     nginx, verdicts = StandInNginx(bad={"weak"}), Verdicts()
     apply_isolated(nginx, draw_for(routes(*PAIRS)), PAIRS, verdicts, OPTIONS)
-    first = len(nginx.checks)  # the whole, none, each certificate alone, then the whole without the weak one
-    assert first == 1 + 1 + len(PAIRS) + 1
+    # the whole, none, all three, [good] then [other, weak], [other] then [weak], the whole without weak
+    first = len(nginx.checks)
+    assert first == 8
     apply_isolated(nginx, draw_for(routes(*PAIRS, "new")), dict(PAIRS, new=("c", "k")), verdicts, OPTIONS)
     assert len(nginx.checks) == first + 1 and "www.new.example" in nginx.applied[-1]
 
 
-def test_only_certificates_never_judged_are_tried_alone():
+def test_one_refused_certificate_among_many_costs_a_few_checks():
+    pairs = {f"cert-{i}": (f"certificate {i}", f"key {i}") for i in range(64)}
+    nginx, verdicts = StandInNginx(bad={"cert-41"}), Verdicts()
+    apply_isolated(nginx, draw_for(routes(*pairs)), pairs, verdicts, OPTIONS)
+    assert set(verdicts.refused(pairs)) == {"cert-41"} and len(verdicts.judged(pairs)) == 64
+    assert len(nginx.checks) == 3 + 1 + 2 * 6, "the whole, none, the whole again; all 64; two per halving"
+
+
+def test_only_certificates_never_judged_are_tried_apart():
     nginx, verdicts = StandInNginx(), Verdicts()
     apply_isolated(nginx, draw_for(routes(*PAIRS)), PAIRS, verdicts, OPTIONS)
     nginx.bad.add("late")
     pairs = dict(PAIRS, late=("late certificate", "late key"))
     apply_isolated(nginx, draw_for(routes(*pairs)), pairs, verdicts, OPTIONS)
-    alone = [text for text in nginx.checks if "certificate-check.invalid" in text]
-    assert len(alone) == 1 and "/tenants/late.crt;" in alone[0]
+    apart = [text for text in nginx.checks if "certificate-check.invalid" in text]
+    assert len(apart) == 1 and "/tenants/late.crt;" in apart[0] and "/tenants/good.crt;" not in apart[0]
 
 
 def test_a_refusal_no_certificate_explains_keeps_the_last_good_configuration():
