@@ -1,7 +1,8 @@
 """PEM certificates and keys, parsed with `cryptography` and checked by the rules nginx applies when it loads
 them: OpenSSL's default security level 2 on Debian bookworm (keys worth at least 112 bits, no MD5 or SHA-1
 signatures), the key belonging to the first certificate, each further certificate the issuer of the one
-before. A pair that passes here is one nginx takes, so one tenant's upload cannot make `nginx -t` fail."""
+before; and not expired (Deis took expired certificates; Pier refuses them, naming the date). A pair that
+passes here is one nginx loads; the router still leaves out any it refuses (router/isolate.py)."""
 import hashlib
 from datetime import datetime, timezone
 

@@ -75,8 +75,9 @@ def _halve(nginx, items, verdicts, options):
         return {}
     if len(items) == 1:
         (name, pair), = items
-        verdicts.record(pair, problem_of(pair, refusal))
-        return {name: problem_of(pair, refusal)}
+        problem = problem_of(pair, refusal)
+        verdicts.record(pair, problem)
+        return {name: problem}
     half = len(items) // 2
     return {**_halve(nginx, items[:half], verdicts, options), **_halve(nginx, items[half:], verdicts, options)}
 
