@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from router.certs import DEFAULT_NAME
+from router.isolate import Verdicts
 from router.sync import sync_once
 from tests.integration.test_router import fetch, router, served_certificate  # noqa: F401
 from tests.support.docker_apps import remove_app_containers
@@ -84,6 +85,10 @@ def test_a_certificate_nginx_refuses_leaves_out_its_hosts_and_nobody_else_s(app,
         assert fetch(port, "api.certs-good.example") == (200, "two")
         assert len(checks) == 1, checks
         assert reported(bob, "certs-evil", "certs-weak") == evil_log
+        # a restarted router judges again, and neither reports the problem again nor changes what is served
+        assert sync_once(app, nginx, verdicts=Verdicts()) is False
+        assert reported(bob, "certs-evil", "certs-weak") == evil_log
+        assert bob.get("/v2/certs/certs-weak").get_json()["problem"] == problem
 
         # once detached, the host is served again (on the platform's certificate) and the key file is gone
         assert bob.delete("/v2/certs/certs-weak/domain/www.certs-evil.example").status_code == 204
