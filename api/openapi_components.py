@@ -84,7 +84,11 @@ OBJECTS = {
     "Certificate": obj({"id": integer(), "name": string(), "owner": OWNER, "common_name": string(),
                         "san": array(string()), "domains": array(string()), "fingerprint": string(),
                         "issuer": string(), "subject": string(), "starts": WHEN, "expires": WHEN,
-                        "created": WHEN, "updated": WHEN}, required=True),
+                        "created": WHEN, "updated": WHEN,
+                        "problem": nullable(string(description="Pier extension: why the router leaves the "
+                                                   "domains of this certificate out, in nginx's words (its "
+                                                   "last verdict, kept after a detach); null: none known"))},
+                       required=True),
     "User": obj({"id": integer(), "username": string(), "email": string(), "first_name": string(),
                  "last_name": string(), "is_superuser": boolean(), "is_staff": boolean(), "is_active": boolean(),
                  "last_login": nullable(WHEN), "date_joined": WHEN, "groups": array(string()),
@@ -154,9 +158,16 @@ BODIES = {
     "ChangePassword": obj({"username": string(maxLength=150), "password": string(maxLength=1024),
                            "new_password": string(minLength=1, maxLength=1024)},
                           required=["new_password"], closed=True),
-    "NewCertificate": obj({"name": string(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"),
-                           "certificate": string(description="PEM"), "key": string(description="PEM")},
-                          required=True, closed=True),
+    "NewCertificate": obj({"name": string(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+                                          description="`default` is reserved for the platform's certificate"),
+                           "certificate": string(description="PEM: the server's certificate first, then each "
+                                                             "issuer after the certificate it signed"),
+                           "key": string(description="PEM, unencrypted")},
+                          required=True, closed=True,
+                          description="Refused (400) unless nginx would serve it: RSA or DSA keys of 2048 bits "
+                                      "or more, EC keys on P-256, P-384 or P-521, or Ed25519; no MD5 or SHA-1 "
+                                      "signatures; the key matching the first certificate; the chain in order; "
+                                      "not expired."),
     "AttachDomain": obj({"domain": string(minLength=1)}, description="the domain; optional when it is in the URL"),
     "NewBackup": obj({"type": string(enum=["full", "diff", "incr"])}, closed=True),
     "NewKey": obj({"id": string(pattern=r"^[A-Za-z0-9_.@+-]{1,128}$"),
