@@ -58,6 +58,7 @@ class Settings:
     registry_user: str = "pier"
     registry_password: str = field(default="", repr=False)
     stack_image: str = "pier/stack:bookworm"
+    build_cache_path: str = "var/cache/builds"
     storage: str = "filesystem"
     storage_path: str = "var/storage"
     s3_endpoint: str = ""
@@ -117,6 +118,7 @@ class Settings:
         ("PIER_REGISTRY_USER", "registry_user", str),
         ("PIER_REGISTRY_PASSWORD", "registry_password", str),
         ("PIER_STACK_IMAGE", "stack_image", str),
+        ("PIER_BUILD_CACHE_PATH", "build_cache_path", str),
         ("PIER_STORAGE", "storage", str),
         ("PIER_STORAGE_PATH", "storage_path", str),
         ("PIER_S3_ENDPOINT", "s3_endpoint", str),

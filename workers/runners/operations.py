@@ -1,5 +1,6 @@
 """Runs an operation: loads its rows, calls the scheduler, records the outcome through the core's services."""
 import logging
+import shutil
 import uuid
 
 from flask import current_app
@@ -17,6 +18,7 @@ from core.services.releases import RELEASE_PHASE, structure_for
 from core.storage import StorageError, store_for
 from core.storage.keys import app_prefix
 from workers.build.images import remove_app_images
+from workers.runners.build import cache_folder
 from workers.registry import Registry, RegistryError
 from workers.runners.specs import release_spec, running_release
 from workers.scheduler import SchedulerError, get_scheduler
@@ -162,6 +164,7 @@ def destroy(operation, settings):
     except (StorageError, RegistryError) as exc:
         raise SchedulerError(f"{app_id} could not be removed completely ({exc}); destroy it again.") from None
     images = remove_app_images(settings, app_id)
+    shutil.rmtree(cache_folder(settings, app_uuid), ignore_errors=True)
     forget(settings.redis_url, app_id, app_uuid)
     if app is not None:
         apps.remove(app)
