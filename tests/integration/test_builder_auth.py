@@ -114,9 +114,11 @@ def test_failed_authentications_close_the_source_for_the_rest_of_the_window(alic
     alice.create_app("sshd-window")
     clone = "git-upload-pack '/sshd-window.git'"
     stranger = Pusher(tmp_path / "stranger", guarded, source="127.0.0.11")
-    for _ in range(int(LIMITS["PIER_BUILDER_AUTH_FAILURES"])):
+    for _ in range(int(LIMITS["PIER_BUILDER_AUTH_FAILURES"]) - 1):
         code, output = stranger.ssh(clone)
         assert code == 255 and "Permission denied (publickey)" in output, output
+    code, output = stranger.ssh(clone)  # the last failure the window allows
+    assert code == 255 and "too many failed authentications from your address" in output, output
 
     same_address = Pusher(pusher.home, guarded, source="127.0.0.11")
     code, output = same_address.ssh(clone)
@@ -151,8 +153,9 @@ def test_idle_unauthenticated_connections_are_capped_per_source_and_closed_after
 
 
 def test_unauthenticated_connections_are_capped_in_total(guarded, sockets):
-    per_source = int(LIMITS["PIER_BUILDER_UNAUTHENTICATED_PER_SOURCE"])
-    held = [sockets(guarded, f"127.0.0.{31 + n // per_source}") for n in range(int(LIMITS["PIER_BUILDER_UNAUTHENTICATED"]))]
+    per_source, total = (int(LIMITS[name]) for name in ("PIER_BUILDER_UNAUTHENTICATED_PER_SOURCE",
+                                                         "PIER_BUILDER_UNAUTHENTICATED"))
+    held = [sockets(guarded, f"127.0.0.{31 + n // per_source}") for n in range(total)]  # none over its own cap
     for connection in held:
         assert first_line(connection).startswith(b"SSH-2.0-")
     said = turned_away(sockets(guarded, "127.0.0.39"))
