@@ -38,6 +38,12 @@ class UnknownKey(UnauthorizedLogin):
         self.fingerprint = fingerprint
 
 
+# The most lookups one connection may cause. A client that waits for each answer (OpenSSH's does) meets the
+# failure limits sooner; one that sends its requests all at once, which conch would check side by side,
+# must not turn one connection into thousands of controller calls.
+LOOKUPS_PER_CONNECTION = 20
+
+
 @implementer(checkers.ICredentialsChecker)
 class KeyChecker:
     """One per connection (see sshd.userauth): `owners` keeps the controller's answers for its keys."""
@@ -47,6 +53,7 @@ class KeyChecker:
     def __init__(self, controller):
         self.controller = controller
         self.owners = {}  # fingerprint -> Identity, for the keys the controller answered about
+        self.lookups = 0
 
     def requestAvatarId(self, creds):
         try:
@@ -58,7 +65,10 @@ class KeyChecker:
         found = fingerprint_of(creds.blob)
         if found in self.owners:
             owner = defer.succeed(self.owners[found])
+        elif self.lookups >= LOOKUPS_PER_CONNECTION:
+            return defer.fail(UnauthorizedLogin("too many keys offered on one connection"))
         else:
+            self.lookups += 1
             owner = threads.deferToThread(self._lookup, found)
         return owner.addCallback(self._decide, signed=bool(creds.signature))
 

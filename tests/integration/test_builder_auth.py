@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from tests.support.builder import (LiveController, Pusher, builder, free_port, pusher, served,  # noqa: F401
                                    start_builder)
 from tests.support.docker_apps import APPS
@@ -150,6 +151,13 @@ def test_idle_unauthenticated_connections_are_capped_per_source_and_closed_after
 
     for connection in idle:
         assert read_until_closed(connection, 60) is not None, "an idle connection outlived the login grace"
+
+
+def test_of_150_idle_connections_from_one_address_the_defaults_keep_10(builder, sockets):
+    greetings = [first_line(connection) for connection in [sockets(builder, "127.0.0.51") for _ in range(150)]]
+    waiting = [line for line in greetings if line.startswith(b"SSH-2.0-")]
+    assert len(waiting) == Settings.builder_unauthenticated_per_source == 10
+    assert all(b"too many unauthenticated connections" in line for line in greetings if line not in waiting)
 
 
 def test_unauthenticated_connections_are_capped_in_total(guarded, sockets):
