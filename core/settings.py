@@ -50,6 +50,12 @@ class Settings:
     controller_url: str = "http://127.0.0.1:8000"
     builder_listen: str = "2222"
     builder_host_key: str = "var/builder/ssh_host_ed25519_key"
+    builder_auth_failures: int = 20
+    builder_auth_failure_window: float = 60.0
+    builder_unauthenticated_per_source: int = 10
+    builder_unauthenticated: int = 100
+    builder_login_grace: float = 30.0
+    builder_idle_timeout: float = 3600.0
     git_root: str = "var/git"
     push_lock_timeout: int = 30
     build_timeout: int = 900
@@ -110,6 +116,12 @@ class Settings:
         ("PIER_CONTROLLER_URL", "controller_url", str),
         ("PIER_BUILDER_LISTEN", "builder_listen", str),
         ("PIER_BUILDER_HOST_KEY", "builder_host_key", str),
+        ("PIER_BUILDER_AUTH_FAILURES", "builder_auth_failures", int),
+        ("PIER_BUILDER_AUTH_FAILURE_WINDOW", "builder_auth_failure_window", float),
+        ("PIER_BUILDER_UNAUTHENTICATED_PER_SOURCE", "builder_unauthenticated_per_source", int),
+        ("PIER_BUILDER_UNAUTHENTICATED", "builder_unauthenticated", int),
+        ("PIER_BUILDER_LOGIN_GRACE", "builder_login_grace", float),
+        ("PIER_BUILDER_IDLE_TIMEOUT", "builder_idle_timeout", float),
         ("PIER_GIT_ROOT", "git_root", str),
         ("PIER_PUSH_LOCK_TIMEOUT", "push_lock_timeout", int),
         ("PIER_BUILD_TIMEOUT", "build_timeout", int),
@@ -205,7 +217,15 @@ class Settings:
                                ("PIER_MAX_REPLICAS", "max_replicas"), ("PIER_MAX_CONFIG_BYTES", "max_config_bytes"),
                                ("PIER_MAX_RUNS_PER_USER", "max_runs_per_user"),
                                ("PIER_LOG_FOLLOW_PER_USER", "log_follow_per_user"),
-                               ("PIER_LOG_FOLLOW_MAX", "log_follow_max"), ("PIER_CONTAINER_PIDS", "container_pids")):
+                               ("PIER_LOG_FOLLOW_MAX", "log_follow_max"), ("PIER_CONTAINER_PIDS", "container_pids"),
+                               ("PIER_BUILDER_AUTH_FAILURES", "builder_auth_failures"),
+                               ("PIER_BUILDER_UNAUTHENTICATED_PER_SOURCE", "builder_unauthenticated_per_source"),
+                               ("PIER_BUILDER_UNAUTHENTICATED", "builder_unauthenticated")):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{variable} must be at least 1")
+        for variable, name in (("PIER_BUILDER_AUTH_FAILURE_WINDOW", "builder_auth_failure_window"),
+                               ("PIER_BUILDER_LOGIN_GRACE", "builder_login_grace"),
+                               ("PIER_BUILDER_IDLE_TIMEOUT", "builder_idle_timeout")):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 1):
+                raise SettingsError(f"{variable} must be at least 1 second")
 
