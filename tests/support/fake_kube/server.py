@@ -62,7 +62,9 @@ class Handler(BaseHTTPRequestHandler):
     def _handle(self, method):
         cluster = self.server.cluster
         url = urllib.parse.urlsplit(self.path)
-        query = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query).items()}
+        # Go's strconv.ParseBool, as the API server reads booleans: the client sends "True"
+        query = {k: v[-1].lower() if v[-1] in ("True", "False") else v[-1]
+                 for k, v in urllib.parse.parse_qs(url.query).items()}
         try:
             group, resource, namespace, name, sub = parse_path(url.path)
             verb = _verb(method, name, query)
