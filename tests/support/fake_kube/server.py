@@ -56,11 +56,12 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def _body(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        return json.loads(self.rfile.read(length)) if length else {}
+        return json.loads(self.data) if self.data else {}
 
     def _handle(self, method):
         cluster = self.server.cluster
+        # read whole before anything can fail: a body left unread would be taken for the next request
+        self.data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         url = urllib.parse.urlsplit(self.path)
         # Go's strconv.ParseBool, as the API server reads booleans: the client sends "True"
         query = {k: v[-1].lower() if v[-1] in ("True", "False") else v[-1]
@@ -110,8 +111,9 @@ class Handler(BaseHTTPRequestHandler):
         version, selector = query.get("resourceVersion") or store.version, query.get("labelSelector", "")
         ends = time.monotonic() + min(float(query.get("timeoutSeconds") or WATCH_LIMIT_SECONDS), WATCH_LIMIT_SECONDS)
         self._start_stream("application/json")
+        expired = store.expired
         try:
-            while time.monotonic() < ends and not cluster.stopping.is_set():
+            while time.monotonic() < ends and not cluster.stopping.is_set() and store.expired == expired:
                 with store.changed:
                     try:
                         events = store.events_after(version, resource, namespace, selector)

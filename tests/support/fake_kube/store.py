@@ -82,6 +82,7 @@ class Store:
         self.version = 0
         self.events = []  # (resourceVersion, resource, type, object)
         self.oldest = 0  # watches from a version below this answer 410 Gone
+        self.expired = 0  # bumped by compact(): open watches end, as when an API server restarts
         self.versions = versions
         self.writes = []  # every object a client wrote, after validation
 
@@ -212,15 +213,19 @@ class Store:
             return found
 
     def compact(self):
-        """Forgets the event history, as etcd's compaction does: older resourceVersions now answer 410."""
+        """Forgets the event history, as etcd's compaction does, and ends the open watches: a watch that
+        resumes from a version seen before now answers 410 Gone; a list gives a version to watch from."""
         with self.lock:
-            self.oldest = self.version + 1
+            self.version += 1
+            self.oldest = self.version
             self.events.clear()
+            self.expired += 1
+            self.changed.notify_all()
 
     def events_after(self, version, resource, namespace, selector):
         """Events newer than `version`, or raises 410 when that version was compacted away."""
-        if version and int(version) < self.oldest - 1:
-            raise ApiError(410, "Expired", f"too old resource version: {version} ({self.oldest - 1})")
+        if version and int(version) < self.oldest:
+            raise ApiError(410, "Expired", f"too old resource version: {version} ({self.oldest})")
         return [(v, kind, obj) for v, r, kind, obj in self.events
                 if v > int(version or 0) and r == resource
                 and namespace in (None, obj["metadata"].get("namespace"))
