@@ -246,3 +246,21 @@ def test_every_write_was_valid_for_each_supported_version(cluster, backend):
             "spec": {"selector": {}, "template": {"spec": {"containers": [{"name": "x", "image": "x",
                                                                            "memoryLimit": "1"}]}}}},
             what="create Deployment bad")
+
+
+# -- choosing the backend -------------------------------------------------------------------------------------
+def test_pier_scheduler_kubernetes_reaches_the_cluster_of_the_kubeconfig(cluster, tmp_path):
+    from workers.scheduler import get_scheduler
+    scheduler = get_scheduler(settings_for_tests(scheduler="kubernetes", kubeconfig=cluster.kubeconfig))
+    assert isinstance(scheduler, KubernetesScheduler) and scheduler.observe() == {}
+    with pytest.raises(SchedulerUnavailable, match="No Kubernetes cluster is configured: set PIER_KUBECONFIG"):
+        get_scheduler(settings_for_tests(scheduler="kubernetes", kubeconfig=str(tmp_path / "missing")))
+
+
+def test_tags_that_a_node_carries_place_the_pods(cluster, backend):
+    cluster.label_node(region="eu", disk="ssd")
+    backend.scheduler.deploy(backend.spec(tags={"region": "eu", "disk": "ssd"}), {"cmd": 1})
+    [pod] = backend.pods()
+    assert cluster.pod(backend.app, pod.name)["spec"]["nodeSelector"] == {"region": "eu", "disk": "ssd"}
+    with pytest.raises(SchedulerError, match="No nodes matched the provided labels: disk=hdd"):
+        backend.scheduler.deploy(backend.spec(version=2, tags={"region": "eu", "disk": "hdd"}), {"cmd": 1})

@@ -41,15 +41,16 @@ class KubernetesScheduler(Scheduler):
         return self.image_ports(spec.image, spec.registry) or manifests.DEFAULT_PORT
 
     def _check_tags(self, spec):
+        """Some node must carry every tag, as the nodeSelector will require."""
         if not spec.tags:
             return
         nodes = self.cluster.call(self.cluster.core.list_node, what="list the cluster's nodes").get("items", [])
         carried = [n["metadata"].get("labels") or {} for n in nodes]
+        if any(all(labels.get(k) == v for k, v in spec.tags.items()) for labels in carried):
+            return
         missing = {k: v for k, v in spec.tags.items() if not any(labels.get(k) == v for labels in carried)}
-        if missing or not any(all(labels.get(k) == v for k, v in spec.tags.items()) for labels in carried):
-            missing = missing or dict(spec.tags)
-            raise SchedulerError("No nodes matched the provided labels: " +
-                                 ", ".join(f"{k}={v}" for k, v in sorted(missing.items())))
+        raise SchedulerError("No nodes matched the provided labels: " +
+                             ", ".join(f"{k}={v}" for k, v in sorted((missing or spec.tags).items())))
 
     def _namespace(self, spec):
         """The app's namespace, made if missing; one Pier did not make, or an earlier same-named app's that is

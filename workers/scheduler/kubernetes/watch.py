@@ -9,7 +9,7 @@ from kubernetes.watch.watch import iter_resp_lines
 from urllib3.exceptions import HTTPError
 
 from workers.scheduler.base import SchedulerError
-from workers.scheduler.kubernetes import manifests
+from workers.scheduler.kubernetes import manifests, states
 from workers.scheduler.kubernetes.cluster import Gone
 
 log = logging.getLogger("pier.scheduler.kubernetes.watch")
@@ -23,16 +23,22 @@ def _app(pod):
 def _list(cluster, selector):
     listed = cluster.call(cluster.core.list_pod_for_all_namespaces, label_selector=selector,
                           what="list Pier's pods")
-    return listed["metadata"]["resourceVersion"], sorted({_app(p) for p in listed.get("items", []) if _app(p)})
+    return listed["metadata"]["resourceVersion"], [p for p in listed.get("items", []) if _app(p)]
+
+
+def _seen(pod):
+    """What `ps` would show of a pod: only a change of it is worth a reconcile."""
+    return states.judge(pod)[:2], states.leaving(pod)
 
 
 def watch_pods(cluster, selector, on_change, stop, seconds=WATCH_SECONDS):
-    version, missed = None, False
+    version, missed, known = None, False, {}
     while not stop.is_set():
         try:
             if version is None:
-                version, apps = _list(cluster, selector)
-                for app in apps if missed else ():
+                version, pods = _list(cluster, selector)
+                known = {p["metadata"]["uid"]: _seen(p) for p in pods}
+                for app in sorted({_app(p) for p in pods}) if missed else ():
                     on_change(app)
             response = cluster.call(cluster.core.list_pod_for_all_namespaces, label_selector=selector, watch=True,
                                     resource_version=version, timeout_seconds=seconds, allow_watch_bookmarks=True,
@@ -47,9 +53,17 @@ def watch_pods(cluster, selector, on_change, stop, seconds=WATCH_SECONDS):
                         if status.get("code") == 410:
                             raise Gone(status.get("message") or "resourceVersion too old")
                         raise SchedulerError(f"the pod watch failed: {status.get('message')}")
-                    version = event["object"]["metadata"].get("resourceVersion") or version
-                    if event["type"] != "BOOKMARK" and _app(event["object"]):
-                        on_change(_app(event["object"]))
+                    pod = event["object"]
+                    version = pod["metadata"].get("resourceVersion") or version
+                    if event["type"] == "BOOKMARK" or not _app(pod):
+                        continue
+                    uid = pod["metadata"]["uid"]
+                    now = None if event["type"] == "DELETED" else _seen(pod)
+                    if known.get(uid) != now:
+                        known[uid] = now
+                        on_change(_app(pod))
+                    if now is None:
+                        known.pop(uid, None)
                     if stop.is_set():
                         break
             finally:
