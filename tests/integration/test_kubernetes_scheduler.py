@@ -264,3 +264,18 @@ def test_tags_that_a_node_carries_place_the_pods(cluster, backend):
     assert cluster.pod(backend.app, pod.name)["spec"]["nodeSelector"] == {"region": "eu", "disk": "ssd"}
     with pytest.raises(SchedulerError, match="No nodes matched the provided labels: disk=hdd"):
         backend.scheduler.deploy(backend.spec(version=2, tags={"region": "eu", "disk": "hdd"}), {"cmd": 1})
+
+
+def test_the_fake_answers_an_expired_watch_as_kubernetes_does(cluster):
+    """The official client's own watch helper sees the fake's 410 as it would a real API server's."""
+    from kubernetes import client, watch
+    from kubernetes.client.exceptions import ApiException
+    core = client.CoreV1Api(cluster.api_client())
+    cluster.store.compact()
+    with pytest.raises(ApiException) as expired:
+        for _ in watch.Watch().stream(core.list_pod_for_all_namespaces, resource_version="1", timeout_seconds=2):
+            pass
+    assert expired.value.status == 410
+    with pytest.raises(ApiException) as missing:
+        core.read_namespaced_pod("nothing", "default")
+    assert missing.value.status == 404 and '"reason": "NotFound"' in missing.value.body

@@ -35,15 +35,21 @@ def pod_items(cluster, namespace):
 
 
 def log_tail(cluster, pod):
-    """The last lines a pod printed ('' when it printed nothing or they cannot be read)."""
+    """The last lines a pod printed ('' when it printed nothing or they cannot be read); for a container
+    waiting to be restarted, those of the run that crashed."""
     metadata = pod["metadata"]
-    try:
-        response = cluster.call(cluster.core.read_namespaced_pod_log, metadata["name"], metadata["namespace"],
-                                tail_lines=LOG_TAIL_ON_FAILURE, stream=True,
-                                what=f"read the log of pod {metadata['name']}")
-        return response.data.decode("utf-8", "replace").rstrip()
-    except SchedulerError:
-        return ""
+    restarted = any(s.get("restartCount") for s in (pod.get("status") or {}).get("containerStatuses") or [])
+    for previous in ((False, True) if restarted else (False,)):
+        try:
+            response = cluster.call(cluster.core.read_namespaced_pod_log, metadata["name"], metadata["namespace"],
+                                    tail_lines=LOG_TAIL_ON_FAILURE, previous=previous, stream=True,
+                                    what=f"read the log of pod {metadata['name']}")
+            text = response.data.decode("utf-8", "replace").rstrip()
+        except SchedulerError:
+            text = ""
+        if text:
+            return text
+    return ""
 
 
 def _explained(cluster, pod, what):

@@ -104,7 +104,7 @@ class KubernetesScheduler(Scheduler):
                     wanted["metadata"]["annotations"][manifests.TEMPLATE_HASH]:
                 changed[process_type] = old
             if process_type in ROUTABLE_TYPES:
-                apply(self.cluster, manifests.service(spec, process_type))
+                apply(self.cluster, manifests.service(spec, process_type), adjust=_kept_cluster_ip)
         try:
             rollout.wait(self.cluster, spec.app, sorted(structure), spec.release, self.settings.deploy_timeout)
         except SchedulerError:
@@ -273,6 +273,14 @@ class KubernetesScheduler(Scheduler):
 
 def _release_of(deployment):
     return ((deployment or {}).get("metadata", {}).get("labels") or {}).get(manifests.RELEASE)
+
+
+def _kept_cluster_ip(desired, live):
+    """A Service keeps the address it was given: it is what the router was handed."""
+    if live is not None:
+        desired["spec"] = dict(desired["spec"], **{k: live["spec"][k] for k in ("clusterIP", "clusterIPs")
+                                                   if k in live["spec"]})
+    return desired
 
 
 def _carried(desired, live, keep_replicas):
