@@ -26,14 +26,18 @@ def pod(phase="Running", state=None, ready=False, last=None, reason=None, leavin
     (pod(state={"running": {}}, ready=True), ("up", True, "", False)),
     (pod(state={"running": {}}), ("starting", False, "", False)),
     (pod(phase="Pending", state={"waiting": {"reason": "ContainerCreating"}}), ("starting", False, "", False)),
-    (pod(state={"waiting": {"reason": "CrashLoopBackOff"}}, last="Error"), ("crashed", False, "CrashLoopBackOff", True)),
-    (pod(state={"waiting": {"reason": "CrashLoopBackOff"}}, last="OOMKilled"), ("crashed", False, "OOMKilled", True)),
+    (pod(state={"waiting": {"reason": "CrashLoopBackOff"}}, last="Error"),
+     ("crashed", False, "CrashLoopBackOff", True)),
+    (pod(state={"waiting": {"reason": "CrashLoopBackOff"}}, last="OOMKilled"),
+     ("crashed", False, "OOMKilled", True)),
     (pod(state={"terminated": {"reason": "OOMKilled"}}), ("crashed", False, "OOMKilled", True)),
     (pod(phase="Pending", state={"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image"}}),
      ("error", False, "ImagePullBackOff: Back-off pulling image", True)),
     (pod(phase="Pending", state={"waiting": {"reason": "ErrImagePull"}}), ("error", False, "ErrImagePull", True)),
-    (pod(phase="Pending", state={"waiting": {"reason": "InvalidImageName"}}), ("error", False, "InvalidImageName", False)),
-    (pod(phase="Failed", reason="Evicted", state={"terminated": {"reason": "Error"}}), ("crashed", False, "Evicted", False)),
+    (pod(phase="Pending", state={"waiting": {"reason": "InvalidImageName"}}),
+     ("error", False, "InvalidImageName", False)),
+    (pod(phase="Failed", reason="Evicted", state={"terminated": {"reason": "Error"}}),
+     ("crashed", False, "Evicted", False)),
     (pod(phase="Succeeded", state={"terminated": {"reason": "Completed"}}), ("down", False, "Completed", False)),
     (pod(phase="Pending", conditions=[{"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}]),
      ("starting", False, "Unschedulable", False)),
@@ -46,8 +50,8 @@ def test_pods_carry_labels_and_leaving_or_one_off_pods_are_not_listed():
     up = pod(state={"running": {}}, ready=True, startTime="2026-12-02T07:01:02Z")
     [shown] = states.pods_of([up, pod(state={"running": {}}, leaving=True),
                               pod(labels=dict(LABELS, **{"pier.io/type": "run"}))])
-    assert shown == Pod(name="shop-web-5d8f-abcde", type="web", release="v3", state="up", started="2026-12-02T07:01:02Z",
-                        ready=True, endpoint="10.244.0.7:8080", app_uuid="u-1")
+    assert shown == Pod(name="shop-web-5d8f-abcde", type="web", release="v3", state="up",
+                        started="2026-12-02T07:01:02Z", ready=True, endpoint="10.244.0.7:8080", app_uuid="u-1")
     assert shown.as_api()["state"] == "up"
     crashed = states.to_pod(pod(state={"waiting": {"reason": "CrashLoopBackOff"}}, last="OOMKilled"))
     assert crashed.as_api()["reason"] == "OOMKilled" and crashed.endpoint == ""

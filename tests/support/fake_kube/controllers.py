@@ -96,7 +96,7 @@ class Controllers(threading.Thread):
         return bool(statuses and statuses[0].get("ready"))
 
     def _deployment(self, deployment):
-        spec, metadata = deployment["spec"], deployment["metadata"]
+        spec = deployment["spec"]
         replicas, digest = spec.get("replicas", 1), self.template_hash(spec["template"])
         surge = spec.get("strategy", {}).get("rollingUpdate", {}).get("maxSurge", 1)
         surge = math.ceil(replicas * int(surge[:-1]) / 100) if isinstance(surge, str) else surge
@@ -244,7 +244,7 @@ class Controllers(threading.Thread):
             code, late = run_one_off(command, env, deadline, runtime.logs)
             if late:
                 self._set_status(pod, phase="Failed", reason="DeadlineExceeded",
-                                 message=f"Pod was active on the node longer than the specified deadline")
+                                 message="Pod was active on the node longer than the specified deadline")
             else:
                 self._set_status(pod, phase="Succeeded" if code == 0 else "Failed", containerStatuses=[_status(
                     image_name, {"terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error",

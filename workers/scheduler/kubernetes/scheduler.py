@@ -8,7 +8,6 @@ change when pods do, so pod changes never reload nginx.
 """
 import logging
 import secrets
-import time
 
 from workers.scheduler.base import Scheduler, SchedulerError
 from workers.scheduler.kubernetes import manifests, rollout, states

@@ -75,6 +75,6 @@ def watch_pods(cluster, selector, on_change, stop, seconds=WATCH_SECONDS):
         except SchedulerError as exc:
             log.warning("watching pods: %s", exc)
             stop.wait(1.0)
-        except (HTTPError, OSError, ValueError) as exc:  # a connection cut mid-stream: watch again from the last version
+        except (HTTPError, OSError, ValueError) as exc:  # cut mid-stream: watch again from the last version
             log.warning("the pod watch was cut: %s", exc)
             stop.wait(1.0)
