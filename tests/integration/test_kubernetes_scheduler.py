@@ -97,16 +97,16 @@ def test_a_watch_that_expires_lists_again_and_goes_on(cluster, backend):
         backend.scheduler.cluster, "pier.io/app", changed.append, stop), kwargs={"seconds": 1})
     watcher.start()
     try:
-        assert wait_for(lambda: requests_of(cluster, "watch", "pods") >= 1, seconds=10)
+        assert wait_for(lambda: requests_of(cluster, "watch", "pods") >= 1)
         lists = requests_of(cluster, "list", "pods")
         cluster.store.compact()  # the watch is cut; resuming from its last version answers 410
-        assert wait_for(lambda: requests_of(cluster, "list", "pods") > lists and backend.app in changed, seconds=10)
+        assert wait_for(lambda: requests_of(cluster, "list", "pods") > lists and backend.app in changed)
         changed.clear()
         backend.kill(backend.pods()[0].name)
-        assert wait_for(lambda: backend.app in changed, seconds=10)
+        assert wait_for(lambda: backend.app in changed)
         cluster.fail("watch", "pods", 410)  # the 410 as the answer itself
         lists = requests_of(cluster, "list", "pods")
-        assert wait_for(lambda: requests_of(cluster, "list", "pods") > lists, seconds=10)
+        assert wait_for(lambda: requests_of(cluster, "list", "pods") > lists)
     finally:
         stop.set()
         watcher.join(timeout=10)
@@ -132,7 +132,7 @@ def test_a_crash_loop_is_left_to_kubernetes(cluster, backend):
     try:
         [pod] = backend.pods()
         cluster.controllers.delete_pod(cluster.pod(backend.app, pod.name), grace_seconds=0)
-        assert wait_for(lambda: any(p.state == "crashed" for p in backend.pods()), seconds=10)
+        assert wait_for(lambda: any(p.state == "crashed" for p in backend.pods()))
     finally:
         kubernetes_images(cluster)
     [crashed] = backend.pods()
@@ -228,7 +228,7 @@ def test_the_rbac_table_lists_exactly_what_the_backend_uses(cluster):
     stop = threading.Event()
     watcher = threading.Thread(target=made.scheduler.watch, args=(lambda app: None, stop))
     watcher.start()
-    assert wait_for(lambda: requests_of(cluster, "watch", "pods") >= 1, seconds=10)
+    assert wait_for(lambda: requests_of(cluster, "watch", "pods") >= 1)
     stop.set()
     watcher.join(timeout=15)
     made.cleanup()
