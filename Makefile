@@ -4,14 +4,27 @@ PY       := $(VENV)/bin/python
 WITH_ENV := scripts/with-env
 PYTHON   ?= python3
 
-.PHONY: run test setup packages services venv venv-dev migrate clean-venv
+.PHONY: run test test-faults setup packages services venv venv-dev migrate clean-venv image helm
 
 run: venv setup
 	$(WITH_ENV) python -m sshd.hostkey
 	$(WITH_ENV) scripts/supervise -f Procfile
 
-test: venv-dev setup
-	$(WITH_ENV) pytest $(PYTEST_ARGS)
+# The whole suite but the fault suite (tests/faults, marked slow: minutes of killed processes and restarted
+# services); CI runs both (.ci/run).
+test: venv-dev setup helm
+	$(WITH_ENV) pytest -m "not slow" $(PYTEST_ARGS)
+
+test-faults: venv-dev setup
+	$(WITH_ENV) pytest -m slow $(PYTEST_ARGS)
+
+# The platform image the Helm chart runs: pier/platform:<version>, built locally (image/Dockerfile).
+image: setup
+	scripts/image
+
+# Helm, for the chart's tests only (make run needs none): pinned, into .venv/bin.
+helm: venv
+	scripts/helm >/dev/null
 
 setup: packages venv
 	scripts/platform.sh secrets services database images

@@ -5,6 +5,8 @@
 Prints medians of:
 - first deploy: `git push` of a new Dockerfile app until its body is served;
 - warm redeploy: a one-file change pushed until the new body is served;
+- warm redeploy of examples/node-app (a buildpack build: npm dependencies from the build cache, the build
+  script, the prune, a new runtime image) until its new page is served;
 - push throughput in MiB/s of a repository of incompressible data, through Pier's SSH daemon and through
   OpenSSH's sshd into a plain bare repository. The Pier push goes to a branch that Pier refuses, so what is
   timed is the transfer, `index-pack` and the hook's start, not a build.
@@ -37,6 +39,8 @@ from tests.support.builder import LiveController, Pusher, free_port, start_build
 from tests.support.docker_apps import APPS, get, remove_app_containers  # noqa: E402
 
 WEB = {name: (Path(APPS) / "web" / name).read_text() for name in ("Dockerfile", "server.py")}
+NODE_APP = {str(p.relative_to(TOP / "examples" / "node-app")): p.read_text()
+            for p in (TOP / "examples" / "node-app").rglob("*") if p.is_file()}
 
 
 def platform(workdir):
@@ -54,21 +58,21 @@ def platform(workdir):
     return flask_app
 
 
-def served_body(flask_app, app_id):
+def served_body(flask_app, app_id, path="/"):
     endpoints = Endpoints(flask_app.config["PIER"].redis_url).read(app_id)
     found = endpoints.get("web") or endpoints.get("cmd") or []
     try:
-        return get(found[0]) if found else None
+        return get(found[0], path) if found else None
     except OSError:
         return None
 
 
-def push_until_served(pusher, repo, flask_app, app_id, body):
+def push_until_served(pusher, repo, flask_app, app_id, body, path="/"):
     started = time.monotonic()
     code, output = pusher.push(repo, app_id)
     if code != 0:
         raise SystemExit(output)
-    while served_body(flask_app, app_id) != body:
+    while served_body(flask_app, app_id, path) != body:
         time.sleep(0.05)
     return time.monotonic() - started
 
@@ -83,6 +87,19 @@ def deploys(flask_app, alice, pusher, rounds):
         pusher.commit(repo, {"default.txt": f"v{n + 1}"})
         warm.append(push_until_served(pusher, repo, flask_app, app_id, f"v{n + 1}"))
     return first, warm
+
+
+def node_redeploys(flask_app, alice, pusher, rounds):
+    """One first deploy of the Node.js example (untimed: it fills the build cache), then `rounds` page changes."""
+    app_id = f"bench-node-{uuid.uuid4().hex[:8]}"
+    alice.create_app(app_id)
+    repo = pusher.repo(app_id, NODE_APP)
+    push_until_served(pusher, repo, flask_app, app_id, "Hello from a Node.js app on Pier\n")
+    warm = []
+    for n in range(rounds):
+        pusher.commit(repo, {"page.md": f"# Version {n + 1}\n"})
+        warm.append(push_until_served(pusher, repo, flask_app, app_id, f"<h1>Version {n + 1}</h1>\n", "/page"))
+    return warm
 
 
 def data_repo(pusher, name, megabytes):
@@ -156,6 +173,7 @@ def main():
         try:
             with start_worker(celery, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING"):
                 first, warm = deploys(flask_app, alice, pusher, args.rounds)
+                node_warm = node_redeploys(flask_app, alice, pusher, args.rounds)
                 size, pier, openssh = throughput(workdir, pusher, port, args.megabytes, args.rounds, alice)
         finally:
             sshd.terminate()
@@ -168,6 +186,7 @@ def main():
     print(f"{args.rounds} rounds, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}, medians")
     print(f"{'first deploy: git push to new body served':<50}{statistics.median(first):>8.2f} s")
     print(f"{'warm redeploy: git push to new body served':<50}{statistics.median(warm):>8.2f} s")
+    print(f"{'Node.js example warm redeploy (buildpack)':<50}{statistics.median(node_warm):>8.2f} s")
     print(f"{f'push of {size:.0f} MiB through OpenSSH sshd (baseline)':<50}{statistics.median(openssh):>8.1f} MiB/s")
     ratio = statistics.median(pier) / statistics.median(openssh)
     print(f"{f'push of {size:.0f} MiB through Pier builder':<50}{statistics.median(pier):>8.1f} MiB/s"

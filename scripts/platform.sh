@@ -14,7 +14,8 @@ mkdir -p "$var/log"
 
 packages() {
   local wanted=(postgresql redis-server nginx docker.io docker-registry git openssh-client
-                openssh-server mmdebstrap curl python3-venv python3-dev build-essential iproute2 wrk)
+                openssh-server mmdebstrap curl python3-venv python3-dev build-essential iproute2 wrk
+                pgbackrest)
   local missing=()
   for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -45,11 +46,10 @@ wait_for() {  # wait_for <what> <seconds> <command...>
 }
 
 start_postgres() {
-  pg_isready -q -h 127.0.0.1 && return 0
-  local version
-  version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
-  pg_lsclusters -h | awk '{print $1, $2}' | grep -q "^$version main$" || pg_createcluster "$version" main
-  pg_ctlcluster "$version" main start || true
+  # Database backups: scripts/database creates or starts the cluster with its WAL archived to object storage
+  # (pgBackRest), and restores an empty data directory from there first; it refuses to initialize an empty
+  # one over a store it cannot read. See docs/backups.md.
+  (cd "$top" && "$top/scripts/with-env" python scripts/database start)
   wait_for PostgreSQL 30 pg_isready -q -h 127.0.0.1
 }
 
@@ -109,7 +109,10 @@ images() {
             find . -type f -perm -u+x | LC_ALL=C sort; } | sha256sum | cut -c1-32)
   built=$(docker image inspect -f '{{index .Config.Labels "io.pier.stack-hash"}}' pier/stack:bookworm \
             2>/dev/null || true)
-  [ "$built" = "$hash" ] && return 0
+  if [ "$built" = "$hash" ]; then
+    push_stack
+    return 0
+  fi
   old=$(docker image inspect -f '{{.Id}}' pier/stack:bookworm 2>/dev/null || true)
   echo "building pier/stack:bookworm from stack/ (a minute or two the first time; log: $log)"
   if ! docker build --label "io.pier.stack-hash=$hash" -t pier/stack:bookworm "$context" >"$log" 2>&1; then
@@ -119,6 +122,21 @@ images() {
   fi
   # The replaced stack is ours to drop; it stays while app images still build on it.
   [ -n "$old" ] && docker image rm "$old" >/dev/null 2>&1 || true
+  push_stack
+}
+
+push_stack() {
+  # Buildpack apps' images are the stack plus a slug: with the stack's layers in the registry once, each app's
+  # push mounts them from there instead of uploading the stack again (over a gigabyte) on its first push.
+  local registry=${PIER_REGISTRY:-127.0.0.1:5000} id pushed
+  id=$(docker image inspect -f '{{.Id}}' pier/stack:bookworm)
+  pushed=$(cat "$var/stack-pushed" 2>/dev/null || true)
+  [ "$pushed" = "$registry $id" ] && curl -fsS -o /dev/null "http://$registry/v2/pier/stack/manifests/bookworm" \
+    2>/dev/null && return 0
+  echo "pushing pier/stack:bookworm to $registry once (its layers are shared by every buildpack app)"
+  docker tag pier/stack:bookworm "$registry/pier/stack:bookworm"
+  docker push -q "$registry/pier/stack:bookworm" >>"$var/log/stack-build.log" 2>&1
+  echo "$registry $id" > "$var/stack-pushed"
 }
 
 services() {

@@ -52,8 +52,8 @@ class Platform:
             PIER_BUILDER_LISTEN=f"127.0.0.1:{self.ssh_port}", PIER_BUILDER_HOST_KEY=str(self.workdir / "host_key"),
             PIER_GIT_ROOT=str(self.workdir / "git"), PIER_STORAGE_PATH=str(self.workdir / "storage"),
             PIER_CONTROLLER_URL=self.url, PIER_DOMAIN="e2e.localhost", PIER_DEPLOY_TIMEOUT="20",
-            PIER_DRAIN_SECONDS="0.5", PIER_STOP_GRACE_SECONDS="3", PIER_BUILDER_PORT=str(self.ssh_port),
-            **{f"PIER_{name.upper()}": str(value) for name, value in settings.items()})
+            PIER_DRAIN_SECONDS="0.5", PIER_STOP_GRACE_SECONDS="3", PIER_BUILDER_PORT=str(self.ssh_port))
+        self.env.update({f"PIER_{name.upper()}": str(value) for name, value in settings.items()})
         self.process = None
 
     def start(self):

@@ -14,10 +14,10 @@ def free_port():
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def s3_endpoint(tmp_path_factory):
+def start_moto(folder):
+    """(process, endpoint) of a moto server logging into `folder`/moto.log, once it answers."""
     port = free_port()
-    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "w+b")
+    log = open(folder / "moto.log", "w+b")
     server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                               stdout=log, stderr=subprocess.STDOUT)
     endpoint = f"http://127.0.0.1:{port}"
@@ -31,7 +31,13 @@ def s3_endpoint(tmp_path_factory):
             assert server.poll() is None, f"moto_server exited: {log.read().decode(errors='replace')}"
             assert time.monotonic() < deadline, "moto_server did not answer within 30 seconds"
             time.sleep(0.1)
+    log.close()
+    return server, endpoint
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory):
+    server, endpoint = start_moto(tmp_path_factory.mktemp("moto"))
     yield endpoint
     server.terminate()
     server.wait(timeout=10)
-    log.close()
