@@ -90,6 +90,16 @@ def test_a_server_that_keeps_failing_mid_deploy_fails_it_and_v1_keeps_serving(cl
     assert [p.release for p in backend.pods()] == ["v1"] and get(backend.endpoints()[0]) == "one"
 
 
+def test_a_deploy_that_fails_halfway_through_its_types_rolls_the_changed_ones_back(cluster, backend):
+    backend.scheduler.deploy(backend.spec(procfile={"worker": "sleep 1000"}), {"cmd": 1, "worker": 1})
+    cluster.fail("update", "deployments", 500, times=4, after=1)  # cmd's update goes through, worker's never
+    with pytest.raises(SchedulerError, match="answered 500 to update Deployment .*-worker"):
+        backend.scheduler.deploy(backend.spec(version=2, image="pier-test/web:two", procfile={"worker": "sleep 1"}),
+                                 {"cmd": 1, "worker": 1})
+    assert [(p.type, p.release) for p in backend.pods()] == [("cmd", "v1"), ("worker", "v1")]
+    assert get(backend.endpoints()[0]) == "one"
+
+
 def test_a_watch_that_expires_lists_again_and_goes_on(cluster, backend):
     backend.scheduler.deploy(backend.spec(), {"cmd": 1})
     changed, stop = [], threading.Event()

@@ -27,7 +27,7 @@ class FakeCluster:
         self.images = {}  # image name -> Image; an image not here cannot be pulled
         self.exposed = {}  # image name -> the port its configuration exposes
         self.requests = []  # (verb, group, resource) of every request, for the RBAC test
-        self.faults = []  # [verb, resource, ApiError, times left]
+        self.faults = []  # [verb, resource, ApiError, times left, requests to let through first]
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.controllers = Controllers(self)
@@ -70,16 +70,20 @@ class FakeCluster:
     def label_node(self, **labels):
         self.store.update("nodes", None, "fake-node-1", lambda n: n["metadata"]["labels"].update(labels))
 
-    def fail(self, verb, resource, code, times=1, message="injected by the test"):
-        """The next `times` requests of `verb` on `resource` answer `code` (a Status)."""
+    def fail(self, verb, resource, code, times=1, after=0, message="injected by the test"):
+        """The next `times` requests of `verb` on `resource` answer `code` (a Status), after `after` of them
+        went through."""
         reasons = {409: "Conflict", 500: "InternalError", 503: "ServiceUnavailable", 410: "Expired"}
         with self.lock:
-            self.faults.append([verb, resource, ApiError(code, reasons.get(code, "Unknown"), message), times])
+            self.faults.append([verb, resource, ApiError(code, reasons.get(code, "Unknown"), message), times, after])
 
     def fault_for(self, verb, resource):
         with self.lock:
             for fault in self.faults:
                 if fault[0] == verb and fault[1] == resource and fault[3] > 0:
+                    if fault[4] > 0:
+                        fault[4] -= 1
+                        return None
                     fault[3] -= 1
                     return fault[2]
         return None

@@ -93,21 +93,24 @@ class KubernetesScheduler(Scheduler):
         port = self._prepare(spec)
         autoscaled = self._autoscaled(spec.app)
         before = rollout.deployments(self.cluster, spec.app)
-        changed = {}
-        for process_type, replicas in sorted(structure.items()):
-            wanted = manifests.deployment(spec, process_type, replicas, port, self.settings)
-            apply(self.cluster, wanted, adjust=lambda desired, live, t=process_type: _carried(
-                desired, live, keep_replicas=t in autoscaled))
-            old = before.get(process_type)
-            if old is None or old["metadata"]["annotations"].get(manifests.TEMPLATE_HASH) != \
-                    wanted["metadata"]["annotations"][manifests.TEMPLATE_HASH]:
-                changed[process_type] = old
-            if process_type in ROUTABLE_TYPES:
-                apply(self.cluster, manifests.service(spec, process_type), adjust=_kept_cluster_ip)
+        changed = {}  # type -> its Deployment before this deploy changed its template (None: it had none)
         try:
+            for process_type, replicas in sorted(structure.items()):
+                wanted = manifests.deployment(spec, process_type, replicas, port, self.settings)
+                old = before.get(process_type)
+                if old is None or old["metadata"]["annotations"].get(manifests.TEMPLATE_HASH) != \
+                        wanted["metadata"]["annotations"][manifests.TEMPLATE_HASH]:
+                    changed[process_type] = old
+                apply(self.cluster, wanted, adjust=lambda desired, live, t=process_type: _carried(
+                    desired, live, keep_replicas=t in autoscaled))
+                if process_type in ROUTABLE_TYPES:
+                    apply(self.cluster, manifests.service(spec, process_type), adjust=_kept_cluster_ip)
             rollout.wait(self.cluster, spec.app, sorted(structure), spec.release, self.settings.deploy_timeout)
         except SchedulerError:
-            self._roll_back(spec, changed)
+            try:
+                self._roll_back(spec, changed)
+            except SchedulerError as exc:  # the cause the user needs is the deploy's own, raised below
+                log.warning("could not roll %s back: %s", spec.app, exc)
             raise
         for process_type in sorted(set(before) - set(structure)):  # types this release no longer has
             delete(self.cluster, "Deployment", manifests.deployment_name(spec.app, process_type), spec.app)
@@ -126,6 +129,8 @@ class KubernetesScheduler(Scheduler):
             name = manifests.deployment_name(spec.app, process_type)
             if old is None:
                 delete(self.cluster, "Deployment", name, spec.app)
+                if process_type in ROUTABLE_TYPES:
+                    delete(self.cluster, "Service", process_type, spec.app)
                 continue
             metadata = {key: old["metadata"][key] for key in ("name", "namespace", "labels", "annotations")
                         if key in old["metadata"]}
