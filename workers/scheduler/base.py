@@ -1,5 +1,5 @@
 """The scheduler port: what Pier asks of a container runtime. Backends: `memory` (tests and development),
-`docker` (one host), and Kubernetes when it lands. `tests/contract/` holds the behaviours every backend
+`docker` (one host), `kubernetes` (a cluster). `tests/contract/` holds the behaviours every backend
 shares; each backend passes the same test functions.
 
 Every method names apps by id (and, where a backend keeps per-app objects, by uuid too, so that a new app
@@ -73,6 +73,11 @@ class Scheduler:
     def destroy(self, app_id, app_uuid):
         """Removes everything the backend holds for the app; succeeds when nothing is left."""
         raise NotImplementedError
+
+    def autoscale(self, spec, rules):
+        """Sizes process types by CPU use: rules is {process type: {"min", "max", "cpu_percent"}} (the shape
+        AppSettings.autoscale keeps); types without a rule are no longer autoscaled."""
+        raise SchedulerError("autoscaling is not supported by this scheduler")
 
     # -- observing ------------------------------------------------------------------------------------------
     def pods(self, app_id):
