@@ -100,11 +100,12 @@ def cpu_quantity(text):
     return text
 
 
-def resources(spec, process_type):
+def resources(spec, process_type, default_memory=None):
     """Deis's 'request/limit' form: '256M/512M' sets both; a single value sets the limit (the request then
-    defaults to it, as in Deis)."""
+    defaults to it, as in Deis). Without a memory limit of its own, the platform's default (as on Docker)."""
     found = {}
-    for name, value, convert in (("memory", spec.memory.get(process_type), memory_quantity),
+    memory = spec.memory.get(process_type) or default_memory
+    for name, value, convert in (("memory", memory, memory_quantity),
                                  ("cpu", spec.cpu.get(process_type), cpu_quantity)):
         request, limit = request_and_limit(value)
         if request:
@@ -130,7 +131,7 @@ def readiness(spec, process_type):
     return None
 
 
-def container(spec, process_type, port, drain_seconds):
+def container(spec, process_type, port, drain_seconds, default_memory=None):
     found = {"name": process_type, "image": spec.image,
              "envFrom": [{"secretRef": {"name": config_secret_name(spec.release)}}]}
     command = spec.command(process_type)
@@ -139,8 +140,8 @@ def container(spec, process_type, port, drain_seconds):
         found["args"] = ["/bin/sh", "-c", command]
     if process_type in ROUTABLE_TYPES:
         found["ports"] = [{"name": PORT_NAME, "containerPort": port, "protocol": "TCP"}]
-    if resources(spec, process_type):
-        found["resources"] = resources(spec, process_type)
+    if resources(spec, process_type, default_memory):
+        found["resources"] = resources(spec, process_type, default_memory)
     if readiness(spec, process_type):
         found["readinessProbe"] = readiness(spec, process_type)
     if spec.probe(process_type, "livenessProbe"):
@@ -166,7 +167,8 @@ def pod_spec(spec, containers, settings, restart_policy="Always"):
 
 def template(spec, process_type, port, settings):
     return {"metadata": {"labels": labels(spec, process_type)},
-            "spec": pod_spec(spec, [container(spec, process_type, port, settings.drain_seconds)], settings)}
+            "spec": pod_spec(spec, [container(spec, process_type, port, settings.drain_seconds,
+                                              settings.container_memory)], settings)}
 
 
 def template_hash(pod_template):
@@ -220,7 +222,7 @@ def run_pod(spec, command, port, settings, name):
     memory_type = RUN_TYPE if RUN_TYPE in spec.memory else "web"
     one_off = {"name": RUN_TYPE, "image": spec.image, "args": ["/bin/sh", "-c", command],
                "envFrom": [{"secretRef": {"name": config_secret_name(spec.release)}}]}
-    limits = resources(dataclasses.replace(spec, cpu={}), memory_type)  # memory only, as on Docker
+    limits = resources(dataclasses.replace(spec, cpu={}), memory_type, settings.container_memory)  # as on Docker
     if limits:
         one_off["resources"] = limits
     found = pod_spec(spec, [one_off], settings, restart_policy="Never")

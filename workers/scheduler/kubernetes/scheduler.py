@@ -88,7 +88,8 @@ class KubernetesScheduler(Scheduler):
         return {h["metadata"]["labels"].get(manifests.TYPE) for h in found.get("items", [])}
 
     # -- deploy and scale -------------------------------------------------------------------------------------
-    def deploy(self, spec, structure):
+    def deploy(self, spec, structure, retire=True):
+        """The rolling update retires the old pods by itself (maxUnavailable 0): there are no leftovers."""
         self._check_tags(spec)
         port = self._prepare(spec)
         autoscaled = self._autoscaled(spec.app)
@@ -119,6 +120,10 @@ class KubernetesScheduler(Scheduler):
         self._remove_failed_pods(spec.app)
         self._remove_old_secrets(spec, keep={spec.release, *(_release_of(d) for d in before.values())})
         self._publish(spec, structure)
+        return []
+
+    def retire(self, leftovers):
+        """Nothing to do: Kubernetes drained and stopped the old pods during the rollout."""
 
     def _roll_back(self, spec, changed):
         """Puts each changed Deployment back as it was, so the Deployment controller scales its previous
@@ -146,7 +151,7 @@ class KubernetesScheduler(Scheduler):
         self._remove_failed_pods(spec.app)
         rollout.wait_no_pods(self.cluster, spec.app, spec.release, self.settings.deploy_timeout)
 
-    def scale(self, spec, structure):
+    def scale(self, spec, structure, retire=True):
         """Patches the replicas of the release's Deployments; a type without one (or running another release)
         is deployed instead."""
         live = rollout.deployments(self.cluster, spec.app)
@@ -161,6 +166,7 @@ class KubernetesScheduler(Scheduler):
         rollout.wait(self.cluster, spec.app, sorted(t for t in structure if t in live), spec.release,
                      self.settings.deploy_timeout)
         self._publish(spec, structure)
+        return []
 
     def _publish(self, spec, structure):
         pods = self.pods(spec.app)
