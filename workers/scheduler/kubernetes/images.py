@@ -5,6 +5,7 @@ import logging
 
 import requests
 
+from core import images
 from workers.registry import MANIFEST_TYPES, base_url
 
 log = logging.getLogger("pier.scheduler.kubernetes.images")
@@ -41,7 +42,11 @@ class RegistryImages:
         self.settings = settings
 
     def port(self, image, credentials=None):
-        """The image's exposed port, or None when it exposes none or its registry cannot tell."""
+        """The image's exposed port, or None when it exposes none or its registry cannot tell. Pier's own
+        registry is read with the platform's credentials, any other with the app's."""
+        registry, _ = images.registry_and_repository(image)
+        if images.is_platform_registry(registry, self.settings.registry) and self.settings.registry_auth():
+            credentials = self.settings.registry_auth()
         try:
             return exposed_port(self.config(image, credentials or {}))
         except (requests.RequestException, ValueError, KeyError, LookupError) as exc:
