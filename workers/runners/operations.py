@@ -36,7 +36,7 @@ def execute(task, operation_uuid, runner):
     worker's lease runs out (it may have died: the job is then run again and converges)."""
     operation, wait = operations.begin(operation_uuid)
     if wait is not None:
-        raise task.retry(countdown=wait, max_retries=None)
+        raise task.retry(countdown=wait)
     if operation is None:
         return
     with operations.lease(operation):
@@ -55,8 +55,20 @@ def execute(task, operation_uuid, runner):
         except Exception as exc:  # recorded on the operation for the user, with the trace in the worker log
             _internal_error(operation, exc)
         else:
-            operations.finish(operation, result=result)
-            _afterwards(operation)
+            settle = settle_seconds(current_app.config["PIER"]) if getattr(operation, "afterwards", None) else 0
+            operations.finish(operation, result=result, settle_seconds=settle)
+            if settle:
+                _afterwards(operation)
+                operations.settled(operation)
+
+
+SETTLE_MARGIN_SECONDS = 30
+
+
+def settle_seconds(settings):
+    """How long after-work may take at most (drain, then each old process's stop grace, with a margin):
+    reconcile leaves the app alone that long unless the work ends sooner."""
+    return settings.drain_seconds + settings.stop_grace_seconds + SETTLE_MARGIN_SECONDS
 
 
 FOLLOWING_UP = []  # the operations whose after-work runs in this process now (tests wait for none)
@@ -129,7 +141,7 @@ def deploy(operation, settings):
     releases.mark_deployed(app, release, structure)
     later(operation, lambda: _retire(scheduler, settings, app.id, leftovers),
           f"stopping what ran before v{release.version}")
-    return {"version": release.version}
+    return {"version": release.version, "timings": {step: round(s, 3) for step, s in scheduler.spent.items()}}
 
 
 def _retire(scheduler, settings, app_id, leftovers):
