@@ -4,7 +4,7 @@ PY       := $(VENV)/bin/python
 WITH_ENV := scripts/with-env
 PYTHON   ?= python3
 
-.PHONY: run test test-faults setup packages services venv venv-dev migrate clean-venv
+.PHONY: run test test-faults setup packages services venv venv-dev migrate clean-venv image helm
 
 run: venv setup
 	$(WITH_ENV) python -m sshd.hostkey
@@ -12,11 +12,19 @@ run: venv setup
 
 # The whole suite but the fault suite (tests/faults, marked slow: minutes of killed processes and restarted
 # services); CI runs both (.ci/run).
-test: venv-dev setup
+test: venv-dev setup helm
 	$(WITH_ENV) pytest -m "not slow" $(PYTEST_ARGS)
 
 test-faults: venv-dev setup
 	$(WITH_ENV) pytest -m slow $(PYTEST_ARGS)
+
+# The platform image the Helm chart runs: pier/platform:<version>, built locally (image/Dockerfile).
+image: setup
+	scripts/image
+
+# Helm, for the chart's tests only (make run needs none): pinned, into .venv/bin.
+helm: venv
+	scripts/helm >/dev/null
 
 setup: packages venv
 	scripts/platform.sh secrets services database images

@@ -18,6 +18,8 @@ def register_error_handlers(app):
         response.status_code = exc.status
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = "Token"
+        if getattr(exc, "retry_after", None):
+            response.headers["Retry-After"] = str(int(exc.retry_after))
         return response
 
     @app.errorhandler(MarshmallowValidationError)

@@ -5,6 +5,12 @@ from core import validators
 from core.errors import UnprocessableEntity, ValidationError
 from core.models.release import CONFIG_FIELDS
 
+# What reaches an HTTP request line or header when the probe runs: no control characters, so one app's probe
+# can never make the check itself fail (for it, or for the apps checked after it).
+PROBE_PATH = r"^/[!-~]*$"
+PROBE_HOST = r"^[A-Za-z0-9.:\[\]-]{1,253}$"
+HEADER_NAME = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$"
+HEADER_VALUE = r"^[\t -~\x80-\uffff]*$"
 _PORT = {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 65535}, {"type": "string", "minLength": 1}]}
 _COMMON = {
     "initialDelaySeconds": {"type": "integer", "minimum": 0},
@@ -19,11 +25,13 @@ PROBE_SCHEMA = {
         "exec": {"type": "object", "additionalProperties": False, "required": ["command"],
                  "properties": {"command": {"type": "array", "minItems": 1, "items": {"type": "string"}}}},
         "httpGet": {"type": "object", "additionalProperties": False, "required": ["port"], "properties": {
-            "path": {"type": "string"}, "port": _PORT, "host": {"type": "string"},
+            "path": {"type": "string", "pattern": PROBE_PATH}, "port": _PORT,
+            "host": {"type": "string", "pattern": PROBE_HOST},
             "scheme": {"enum": ["HTTP", "HTTPS"]},
             "httpHeaders": {"type": "array", "items": {
                 "type": "object", "required": ["name", "value"], "additionalProperties": False,
-                "properties": {"name": {"type": "string"}, "value": {"type": "string"}}}}}},
+                "properties": {"name": {"type": "string", "pattern": HEADER_NAME},
+                               "value": {"type": "string", "pattern": HEADER_VALUE}}}}}},
         "tcpSocket": {"type": "object", "additionalProperties": False, "required": ["port"],
                       "properties": {"port": _PORT}},
         **_COMMON,

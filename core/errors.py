@@ -42,6 +42,15 @@ class UnprocessableEntity(ApiError):
     status = 422
 
 
+class TooManyRequests(ApiError):
+    """429: a limit of the caller's (a rate, a number of things at once); `retry_after` seconds, if known."""
+    status = 429
+
+    def __init__(self, detail, retry_after=None):
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class ServiceUnavailable(ApiError):
     status = 503
 

@@ -38,7 +38,7 @@ class Settings:
     redis_url: str = "redis://127.0.0.1:6379/0"
     registration_mode: str = "admin_only"
     reserved_names: tuple = ("pier", "deis", "api", "builder", "controller", "registry", "router",
-                             "www", "flower")
+                             "www", "flower", "localhost")
     domain: str = "localhost"
     scheduler: str = "docker"
     sync_timeout: float = 120.0
@@ -70,6 +70,12 @@ class Settings:
     s3_access_key: str = field(default="", repr=False)
     s3_secret_key: str = field(default="", repr=False)
     s3_path_style: bool = False
+    max_apps_per_user: int = 100
+    max_replicas: int = 100
+    max_config_bytes: int = 64 * 1024
+    max_runs_per_user: int = 2
+    log_follow_per_user: int = 4
+    log_follow_max: int = 8
     login_rate: str = "10/minute"
     register_rate: str = "10/hour"
     key_lookup_rate: str = "120/minute"
@@ -115,6 +121,12 @@ class Settings:
         ("PIER_S3_ACCESS_KEY", "s3_access_key", str),
         ("PIER_S3_SECRET_KEY", "s3_secret_key", str),
         ("PIER_S3_PATH_STYLE", "s3_path_style", _bool),
+        ("PIER_MAX_APPS_PER_USER", "max_apps_per_user", int),
+        ("PIER_MAX_REPLICAS", "max_replicas", int),
+        ("PIER_MAX_CONFIG_BYTES", "max_config_bytes", int),
+        ("PIER_MAX_RUNS_PER_USER", "max_runs_per_user", int),
+        ("PIER_LOG_FOLLOW_PER_USER", "log_follow_per_user", int),
+        ("PIER_LOG_FOLLOW_MAX", "log_follow_max", int),
         ("PIER_LOGIN_RATE", "login_rate", str),
         ("PIER_REGISTER_RATE", "register_rate", str),
         ("PIER_KEY_LOOKUP_RATE", "key_lookup_rate", str),
@@ -162,7 +174,11 @@ class Settings:
         if self.build_timeout < 1:
             raise SettingsError("PIER_BUILD_TIMEOUT must be at least 1 second")
         for variable, name in (("PIER_LOG_LINES", "log_lines"), ("PIER_MAX_BODY_BYTES", "max_body_bytes"),
-                               ("PIER_JOB_TIME_LIMIT", "job_time_limit")):
+                               ("PIER_JOB_TIME_LIMIT", "job_time_limit"), ("PIER_MAX_APPS_PER_USER", "max_apps_per_user"),
+                               ("PIER_MAX_REPLICAS", "max_replicas"), ("PIER_MAX_CONFIG_BYTES", "max_config_bytes"),
+                               ("PIER_MAX_RUNS_PER_USER", "max_runs_per_user"),
+                               ("PIER_LOG_FOLLOW_PER_USER", "log_follow_per_user"),
+                               ("PIER_LOG_FOLLOW_MAX", "log_follow_max")):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{variable} must be at least 1")
         for variable, name in (("PIER_LOGIN_RATE", "login_rate"), ("PIER_REGISTER_RATE", "register_rate"),

@@ -26,10 +26,13 @@ INTEGER_HEALTHCHECK_KEYS = ("HEALTHCHECK_PORT", "HEALTHCHECK_INITIAL_DELAY", "HE
                             "HEALTHCHECK_FAILURE_THRESHOLD")
 
 
+ALWAYS_RESERVED = ("localhost",)  # whatever PIER_RESERVED_NAMES says: <app>.<domain> must never mean the host
+
+
 def app_id(value, reserved=()):
     if not isinstance(value, str) or len(value) > 63 or not APP_ID.fullmatch(value):
         raise ValueError(APP_ID_RULE)
-    if value in reserved:
+    if value in reserved or value in ALWAYS_RESERVED:
         raise ValueError(f"{value} is a reserved name.")
     return value
 

@@ -1,7 +1,8 @@
 """App logs: platform events (from the database) and the processes' output (from the log store), merged by
 time, optionally followed."""
-from flask import Response, current_app, request, stream_with_context
+from flask import Response, current_app, g, request, stream_with_context
 
+from api import streams
 from api.auth import app_for_request
 from api.blueprint import v2
 from core.errors import ValidationError
@@ -40,9 +41,9 @@ def _lines_wanted():
     return lines
 
 
-def _follow(store, app_id, app_uuid, history, last_event, cursor):
+def _follow(store, app_id, app_uuid, history, last_event, cursor, sock):
     yield "".join(text for _, text in history)
-    while True:
+    while not streams.gone(sock):  # a client that went away frees its thread within a second
         db.session.rollback()  # never hold a snapshot (or locks) while waiting
         output, cursor = store.follow(app_id, cursor, FOLLOW_WAIT_SECONDS)
         events, last_event = _event_lines(app_uuid, after_id=last_event)
@@ -60,8 +61,13 @@ def app_logs(app_id):
     output, cursor = store.tail(app.id, lines)
     history = sorted(events + _output_lines(app.id, output))[-lines:]
     if request.args.get("follow", "").lower() in ("true", "1", "yes"):
-        return Response(stream_with_context(_follow(store, app.id, app.uuid, history, last_event, cursor)),
-                        mimetype="text/plain")
+        settings = current_app.config["PIER"]
+        streams.SLOTS.take(g.user, settings.log_follow_per_user, settings.log_follow_max)
+        user = g.user
+        follow = _follow(store, app.id, app.uuid, history, last_event, cursor, streams.client_socket())
+        response = Response(stream_with_context(follow), mimetype="text/plain")
+        response.call_on_close(lambda: streams.SLOTS.give_back(user))  # also when the stream never started
+        return response
     if not history:
         return "", 204
     return Response("".join(text for _, text in history), mimetype="text/plain")

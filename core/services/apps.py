@@ -1,11 +1,12 @@
 """Creating, transferring and destroying apps: the rows an app is made of."""
 from flask import current_app
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
 from core import validators
-from core.errors import Conflict, ValidationError
+from core.errors import Conflict, Forbidden, ValidationError
 from core.extensions import db
-from core.models import TLS, App, AppSettings, Build, Certificate, Config, Domain, Release
+from core.models import TLS, App, AppSettings, Build, Certificate, Config, Domain, Release, User
 from core.services import events, operations
 from core.services.names import random_name
 
@@ -34,6 +35,7 @@ def create(owner, app_id=None):
         raise ValidationError({"id": [str(exc)]}) from None
     if _taken(app_id) or db.session.execute(db.select(Domain.uuid).where(Domain.domain == app_id)).first():
         raise Conflict("App with this id already exists.")
+    _check_quota(owner, settings.max_apps_per_user)
     app = App(id=app_id, owner=owner, structure={})
     config = Config(app=app, owner=owner)
     db.session.add_all([
@@ -52,6 +54,18 @@ def create(owner, app_id=None):
         db.session.rollback()
         raise Conflict("App with this id already exists.") from None
     return app
+
+
+def _check_quota(owner, most):
+    """Administrators have no quota; others may own `most` apps. The owner's row is held, so two creates at
+    once cannot both pass the count."""
+    if owner.is_superuser:
+        return
+    db.session.execute(db.select(User.id).where(User.id == owner.id).with_for_update())
+    owned = db.session.execute(db.select(func.count(App.uuid)).where(App.owner_id == owner.id)).scalar()
+    if owned >= most:
+        raise Forbidden(f"{owner.username} owns {owned} apps, the most a user may own (PIER_MAX_APPS_PER_USER); "
+                        "destroy one, or ask an administrator.")
 
 
 def transfer(app, new_owner):

@@ -1,14 +1,17 @@
 """An app's processes: scaling them, restarting them and one-off runs, each as an enqueued operation."""
+from flask import current_app
+
 from core import validators
-from core.errors import BadRequest, Conflict, ValidationError
+from core.errors import BadRequest, Conflict, TooManyRequests, ValidationError
+from core.extensions import db
+from core.models import Operation
 from core.services import operations, releases
 from core.services.apps import lock
-
-MAX_REPLICAS = 1000
 
 
 def check_structure(wanted):
     """{type: count} from a scale request, or a 400 naming each bad entry."""
+    most = current_app.config["PIER"].max_replicas
     errors = {}
     for name, count in wanted.items():
         try:
@@ -16,8 +19,9 @@ def check_structure(wanted):
         except ValueError as exc:
             errors[name] = [str(exc)]
             continue
-        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_REPLICAS:
-            errors[name] = [f"Invalid scaling format: use a whole number from 0 to {MAX_REPLICAS}."]
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= most:
+            errors[name] = [f"Invalid scaling format: use a whole number from 0 to {most} "
+                            "(PIER_MAX_REPLICAS)."]
     if errors:
         raise ValidationError(errors)
     return wanted
@@ -41,6 +45,12 @@ def scale(app, user, wanted):
 
 
 def run(app, user, command):
+    most = current_app.config["PIER"].max_runs_per_user
+    going = db.session.execute(db.select(db.func.count(Operation.uuid)).where(
+        Operation.owner_id == user.id, Operation.kind == "run", Operation.state.in_(operations.ACTIVE))).scalar()
+    if going >= most:
+        raise TooManyRequests(f"{user.username} has {going} one-off runs going, the most a user may have at once "
+                              "(PIER_MAX_RUNS_PER_USER); try again when one ends.", retry_after=10)
     release = releases.latest_good(app)
     if release.build is None:
         raise BadRequest("No build associated with this release to run this command")

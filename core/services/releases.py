@@ -2,6 +2,7 @@
 from flask import current_app
 from sqlalchemy import func
 
+from core import images
 from core.config_changes import check_merged
 from core.errors import Conflict, ValidationError
 from core.extensions import db
@@ -85,12 +86,21 @@ def new_config(app, user, changes):
     for name, updates in changes.items():
         merged[name] = updates(merged[name])
     check_merged(merged)
+    _check_size(merged["values"], current_app.config["PIER"].max_config_bytes)
     words = config_changes(old, merged)
     if not words:
         raise Conflict(f"{user.username} changed nothing - release stopped")
     config = Config(app=app, owner=user, **merged)
     db.session.add(config)
     return create(app, user, config, current.build, f"{user.username} {', '.join(words)}"), config
+
+
+def _check_size(values, most):
+    """Each release copies the whole config: its size is bounded, so one app cannot fill the database."""
+    size = sum(len(k.encode()) + len(str(v).encode()) for k, v in values.items())
+    if size > most:
+        raise ValidationError({"values": [f"The config would take {size} bytes; an app's config may take "
+                                          f"{most} (PIER_MAX_CONFIG_BYTES). Keep large data in files or storage."]})
 
 
 def structure_for(current, procfile):
@@ -108,6 +118,10 @@ def structure_for(current, procfile):
 
 def new_build(app, user, image, procfile=None, sha="", dockerfile=""):
     settings = current_app.config["PIER"]
+    try:
+        images.check(image, app.id, settings.registry)
+    except ValueError as exc:
+        raise ValidationError({"image": [str(exc)]}) from None
     current = latest_good(app)
     previous_build = current.build
     procfile = procfile or {}

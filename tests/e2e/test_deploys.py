@@ -80,7 +80,7 @@ def test_pull_an_image_and_a_missing_one(platform, ada):
     ada.ok("apps:create", "pulled", "--no-remote")
     out = ada.ok("pull", "pier-test/web:one", "-a", "pulled")
     assert wait_for(lambda: platform.get("pulled") == (200, "one"))
-    out = ada.fails("pull", "127.0.0.1:5000/pier-test/missing:nope", "-a", "pulled")
+    out = ada.fails("pull", "127.0.0.1:5000/pulled:missing", "-a", "pulled")
     assert "not found or not pullable" in out
     assert wait_for(lambda: platform.get("pulled") == (200, "one"))
 

@@ -153,7 +153,7 @@ def test_a_container_failing_its_liveness_probe_is_restarted(app, alice, docker_
 def test_an_image_that_cannot_be_pulled_is_a_clear_400_and_the_app_keeps_running(app, alice, docker_platform):
     alice.create_app("pullfail")
     assert alice.post("/v2/apps/pullfail/builds", {"image": "pier-test/web:one"}).status_code == 201
-    response = alice.post("/v2/apps/pullfail/builds", {"image": "127.0.0.1:5000/pier-test/missing:nope"})
+    response = alice.post("/v2/apps/pullfail/builds", {"image": "127.0.0.1:5000/pullfail:nope"})
     assert response.status_code == 400
-    assert "127.0.0.1:5000/pier-test/missing:nope not found or not pullable" in response.get_json()["detail"]
+    assert "127.0.0.1:5000/pullfail:nope not found or not pullable" in response.get_json()["detail"]
     assert served(app, "pullfail") == "one"
