@@ -12,3 +12,8 @@ graceful_timeout = 30
 keepalive = 5
 accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss'
+
+# Errors gunicorn answers before the app sees the request come out in the API's JSON shape.
+from api.gunicorn_errors import install  # noqa: E402
+
+install()

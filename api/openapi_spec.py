@@ -13,6 +13,7 @@ from api.openapi_components import (
     components,
     integer,
     json_response,
+    nullable,
     obj,
     paginated,
     path_parameter,
@@ -35,6 +36,7 @@ TAGS = {
     "perms": "Collaborators and administrators", "certs": "TLS certificates", "keys": "SSH keys",
     "operations": "Long jobs (Pier extension)", "hooks": "Builder callbacks (builder key, not a user token)",
     "health": "Probes outside /v2", "meta": "This document",
+    "backups": "The platform database's backups (administrators; Pier extension)",
 }
 
 
@@ -238,6 +240,14 @@ def _other_routes():
                                 body("NewKey"))),
         (key, "get", show("One of your SSH keys", "keys", ref("Key"), "401 404")),
         (key, "delete", remove("Remove one of your SSH keys", "keys", "401 404")),
+        ("/v2/backups", "get", op("The database's backups, as the workers last listed them", "backups", json(
+            "200", "the backups, the listing's error and time", obj({
+                "count": integer(), "next": nullable(string()), "previous": nullable(string()),
+                "results": array(ref("Backup")), "error": nullable(string()), "observed": nullable(string())},
+                required=True)), "401 403")),
+        ("/v2/backups", "post", op("Take a backup of the database now, as an operation", "backups", json(
+            "201", "the backup taken (or why it was skipped)", {"type": "object"}), "400 401 403 409",
+            body("NewBackup", required=False), job=True)),
         ("/v2/operations/{operation_id}", "get", show("A long job's state", "operations", ref("Operation"),
                                                       "401 404")),
         ("/healthz", "get", op("Liveness probe", "health", text("200", "OK"), security=ANONYMOUS)),

@@ -2,7 +2,8 @@
 import click
 
 from cli import API_VERSION, VERSION
-from cli.commands import apps, auth, builds, config, domains, healthchecks, keys, limits, perms, ps, routing  # noqa: F401
+from cli.commands import (apps, auth, backups, builds, config, domains, healthchecks, keys, limits, perms,  # noqa: F401
+                          ps, routing)
 from cli.options import COMMANDS, TOPICS
 
 # Deis's shortcuts (workflow-cli `parser`), plus a bare topic meaning its list or info command.

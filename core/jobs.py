@@ -21,6 +21,9 @@ TASK_QUEUES = {
     "liveness.check": PERIODIC,
     "operations.watch": PERIODIC,
     "reconcile.app": PERIODIC,
+    "backups.take": PERIODIC,
+    "backups.schedule": PERIODIC,
+    "backups.observe": PERIODIC,
 }
 
 _producers = {}

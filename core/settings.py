@@ -56,12 +56,21 @@ class Settings:
     controller_url: str = "http://127.0.0.1:8000"
     builder_listen: str = "2222"
     builder_host_key: str = "var/builder/ssh_host_ed25519_key"
+    builder_auth_failures: int = 20
+    builder_auth_failure_window: float = 60.0
+    builder_unauthenticated_per_source: int = 10
+    builder_unauthenticated: int = 100
+    builder_login_grace: float = 30.0
+    builder_idle_timeout: float = 3600.0
     git_root: str = "var/git"
     push_lock_timeout: int = 30
     build_timeout: int = 900
     build_memory: str = "2G"
     registry: str = "127.0.0.1:5000"
+    registry_user: str = "pier"
+    registry_password: str = field(default="", repr=False)
     stack_image: str = "pier/stack:bookworm"
+    build_cache_path: str = "var/cache/builds"
     storage: str = "filesystem"
     storage_path: str = "var/storage"
     s3_endpoint: str = ""
@@ -76,6 +85,17 @@ class Settings:
     max_runs_per_user: int = 2
     log_follow_per_user: int = 4
     log_follow_max: int = 8
+    container_memory: str = "1G"
+    container_pids: int = 1024
+    # database backups (pgBackRest; core/backups.py)
+    backup_config: str = "var/database/pgbackrest.conf"
+    backup_user: str = "postgres"
+    backup_full_schedule: str = "0 3 * * 0"
+    backup_diff_schedule: str = "0 3 * * 1-6"
+    backup_retention_full: int = 2
+    backup_retention_diff: int = 7
+    backup_archive_timeout: int = 55
+    backup_s3_ca_file: str = ""
     login_rate: str = "10/minute"
     register_rate: str = "10/hour"
     key_lookup_rate: str = "120/minute"
@@ -107,12 +127,21 @@ class Settings:
         ("PIER_CONTROLLER_URL", "controller_url", str),
         ("PIER_BUILDER_LISTEN", "builder_listen", str),
         ("PIER_BUILDER_HOST_KEY", "builder_host_key", str),
+        ("PIER_BUILDER_AUTH_FAILURES", "builder_auth_failures", int),
+        ("PIER_BUILDER_AUTH_FAILURE_WINDOW", "builder_auth_failure_window", float),
+        ("PIER_BUILDER_UNAUTHENTICATED_PER_SOURCE", "builder_unauthenticated_per_source", int),
+        ("PIER_BUILDER_UNAUTHENTICATED", "builder_unauthenticated", int),
+        ("PIER_BUILDER_LOGIN_GRACE", "builder_login_grace", float),
+        ("PIER_BUILDER_IDLE_TIMEOUT", "builder_idle_timeout", float),
         ("PIER_GIT_ROOT", "git_root", str),
         ("PIER_PUSH_LOCK_TIMEOUT", "push_lock_timeout", int),
         ("PIER_BUILD_TIMEOUT", "build_timeout", int),
         ("PIER_BUILD_MEMORY", "build_memory", str),
         ("PIER_REGISTRY", "registry", str),
+        ("PIER_REGISTRY_USER", "registry_user", str),
+        ("PIER_REGISTRY_PASSWORD", "registry_password", str),
         ("PIER_STACK_IMAGE", "stack_image", str),
+        ("PIER_BUILD_CACHE_PATH", "build_cache_path", str),
         ("PIER_STORAGE", "storage", str),
         ("PIER_STORAGE_PATH", "storage_path", str),
         ("PIER_S3_ENDPOINT", "s3_endpoint", str),
@@ -127,6 +156,16 @@ class Settings:
         ("PIER_MAX_RUNS_PER_USER", "max_runs_per_user", int),
         ("PIER_LOG_FOLLOW_PER_USER", "log_follow_per_user", int),
         ("PIER_LOG_FOLLOW_MAX", "log_follow_max", int),
+        ("PIER_CONTAINER_MEMORY", "container_memory", str),
+        ("PIER_CONTAINER_PIDS", "container_pids", int),
+        ("PIER_BACKUP_CONFIG", "backup_config", str),
+        ("PIER_BACKUP_USER", "backup_user", str),
+        ("PIER_BACKUP_FULL_SCHEDULE", "backup_full_schedule", str),
+        ("PIER_BACKUP_DIFF_SCHEDULE", "backup_diff_schedule", str),
+        ("PIER_BACKUP_RETENTION_FULL", "backup_retention_full", int),
+        ("PIER_BACKUP_RETENTION_DIFF", "backup_retention_diff", int),
+        ("PIER_BACKUP_ARCHIVE_TIMEOUT", "backup_archive_timeout", int),
+        ("PIER_BACKUP_S3_CA_FILE", "backup_s3_ca_file", str),
         ("PIER_LOGIN_RATE", "login_rate", str),
         ("PIER_REGISTER_RATE", "register_rate", str),
         ("PIER_KEY_LOOKUP_RATE", "key_lookup_rate", str),
@@ -146,10 +185,18 @@ class Settings:
                     raise SettingsError(f"{variable}: {exc}") from None
         values.setdefault("secret_key", "")
         values.setdefault("builder_key", "")
+        # boto3's own CA bundle is the S3 store's CA for backups too, unless they are told another one
+        values.setdefault("backup_s3_ca_file", environ.get("AWS_CA_BUNDLE", ""))
         values.update(overrides)
         settings = cls(**values)
         settings.check()
         return settings
+
+    def registry_auth(self):
+        """The platform's credentials for its registry, as the Docker SDK takes them (None: anonymous)."""
+        if not self.registry_password:
+            return None
+        return {"username": self.registry_user, "password": self.registry_password}
 
     def check(self):
         for variable, name in (("PIER_SECRET_KEY", "secret_key"), ("PIER_BUILDER_KEY", "builder_key")):
@@ -165,6 +212,14 @@ class Settings:
                 raise SettingsError(f"{variable} must be a positive number of seconds")
         if not (math.isfinite(self.drain_seconds) and self.drain_seconds >= 0) or self.stop_grace_seconds < 0:
             raise SettingsError("PIER_DRAIN_SECONDS and PIER_STOP_GRACE_SECONDS cannot be negative")
+        if not re.fullmatch(r"[0-9]+[KMG]B?", self.container_memory, re.IGNORECASE):
+            raise SettingsError("PIER_CONTAINER_MEMORY must be a size such as 512M or 1G")
+        for variable, name in (("PIER_BACKUP_FULL_SCHEDULE", "backup_full_schedule"),
+                               ("PIER_BACKUP_DIFF_SCHEDULE", "backup_diff_schedule")):
+            if len(getattr(self, name).split()) != 5:
+                raise SettingsError(f"{variable} must be a cron schedule of five fields, e.g. '0 3 * * 0'")
+        if self.backup_retention_full < 1 or self.backup_retention_diff < 1:
+            raise SettingsError("PIER_BACKUP_RETENTION_FULL and PIER_BACKUP_RETENTION_DIFF must be at least 1")
         if self.storage not in ("filesystem", "s3"):
             raise SettingsError("PIER_STORAGE must be filesystem or s3")
         if self.storage == "s3" and not self.s3_bucket:
@@ -178,7 +233,10 @@ class Settings:
                                ("PIER_MAX_REPLICAS", "max_replicas"), ("PIER_MAX_CONFIG_BYTES", "max_config_bytes"),
                                ("PIER_MAX_RUNS_PER_USER", "max_runs_per_user"),
                                ("PIER_LOG_FOLLOW_PER_USER", "log_follow_per_user"),
-                               ("PIER_LOG_FOLLOW_MAX", "log_follow_max")):
+                               ("PIER_LOG_FOLLOW_MAX", "log_follow_max"), ("PIER_CONTAINER_PIDS", "container_pids"),
+                               ("PIER_BUILDER_AUTH_FAILURES", "builder_auth_failures"),
+                               ("PIER_BUILDER_UNAUTHENTICATED_PER_SOURCE", "builder_unauthenticated_per_source"),
+                               ("PIER_BUILDER_UNAUTHENTICATED", "builder_unauthenticated")):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{variable} must be at least 1")
         for variable, name in (("PIER_LOGIN_RATE", "login_rate"), ("PIER_REGISTER_RATE", "register_rate"),
@@ -195,3 +253,9 @@ class Settings:
             raise SettingsError("PIER_PASSWORD_MIN_LENGTH must be between 1 and 1024")
         if self.token_ttl < 0:
             raise SettingsError("PIER_TOKEN_TTL cannot be negative (0 means tokens never expire)")
+        for variable, name in (("PIER_BUILDER_AUTH_FAILURE_WINDOW", "builder_auth_failure_window"),
+                               ("PIER_BUILDER_LOGIN_GRACE", "builder_login_grace"),
+                               ("PIER_BUILDER_IDLE_TIMEOUT", "builder_idle_timeout")):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 1):
+                raise SettingsError(f"{variable} must be at least 1 second")
+

@@ -84,11 +84,9 @@ class Nginx:
         if text == self.current() and self.master_pid() and not files_changed:
             return False
         candidate = self.conf + ".new"
-        with open(candidate, "w") as f:
-            f.write(text)
-        check = subprocess.run(["nginx", "-t", "-q", "-c", candidate], capture_output=True, text=True)
-        if check.returncode != 0:
-            raise RouterConfigError(f"nginx refused the new configuration: {check.stderr.strip()}")
+        refusal = self.refusal(text, candidate)
+        if refusal is not None:
+            raise RouterConfigError(f"nginx refused the new configuration: {refusal}")
         os.replace(candidate, self.conf)
         pid = self.master_pid()
         old_workers = workers_of(pid) if pid else []
@@ -98,6 +96,15 @@ class Nginx:
             subprocess.run(["nginx", "-c", self.conf], check=True, capture_output=True)
         self._wait_live(generation(text), old_workers)
         return True
+
+    def refusal(self, text, candidate=None):
+        """What `nginx -t` says against `text`, written to `candidate` (beside the configuration), or None
+        when nginx takes it."""
+        candidate = candidate or self.conf + ".check"
+        with open(candidate, "w") as f:
+            f.write(text)
+        check = subprocess.run(["nginx", "-t", "-q", "-c", candidate], capture_output=True, text=True)
+        return (check.stderr.strip() or f"nginx -t exited with {check.returncode}") if check.returncode else None
 
     def _wait_live(self, wanted, old_workers, seconds=LIVE_TIMEOUT):
         """A reload is asynchronous: wait until no old worker accepts connections any more and new

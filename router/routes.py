@@ -23,12 +23,14 @@ def proxy_values():
     return {app_uuid: {k: v for k, v in zip(keys, values) if v is not None} for app_uuid, *values in rows}
 
 
-def certificate_files():
-    """{certificate name: (certificate PEM, key PEM)} of the certificates attached to some domain."""
+def attached_certificates():
+    """({certificate name: (certificate PEM, key PEM)}, {certificate name: problem stored for it}) of the
+    certificates attached to some domain."""
     attached = db.select(Domain.certificate_id).where(Domain.certificate_id.is_not(None))
-    rows = db.session.execute(db.select(Certificate.name, Certificate.certificate, Certificate.key)
-                              .where(Certificate.id.in_(attached)))
-    return {name: (certificate, key) for name, certificate, key in rows}
+    rows = db.session.execute(db.select(Certificate.name, Certificate.certificate, Certificate.key,
+                                        Certificate.problem).where(Certificate.id.in_(attached))).all()
+    return ({name: (certificate, key) for name, certificate, key, _ in rows},
+            {name: problem for name, _, _, problem in rows})
 
 
 def desired_routes(platform_domain, endpoints):

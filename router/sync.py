@@ -17,15 +17,18 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.app import create_core_app
 from core.endpoints import CHANNEL, Endpoints
 from core.extensions import db
+from core.services.certificates import record_router_problems
 from router.apply import Nginx, RouterConfigError
 from router.certs import write_files
+from router.isolate import Verdicts, apply_isolated
 from router.render import render
-from router.routes import certificate_files, desired_routes
+from router.routes import attached_certificates, desired_routes
 
 log = logging.getLogger("pier.router")
 RECHECK_SECONDS = 1.0
 ALIVE_SECONDS = 5  # how long a silent router still counts as running, for deploys waiting on it
 _reported = set()  # problems already logged, so that a bad config value is logged once, not every second
+VERDICTS = Verdicts()  # nginx's verdicts on the tenants' certificates, for the life of the process
 
 
 def report(problems):
@@ -36,22 +39,39 @@ def report(problems):
     _reported.update(problems)
 
 
-def sync_once(flask_app, nginx):
-    """Renders the current routes and applies them; returns True when nginx was (re)loaded."""
+def publish(flask_app, judged, stored):
+    """Stores the verdicts that changed on their certificates, which tells the apps concerned on their logs."""
+    changed = {name: problem for name, problem in judged.items() if stored.get(name) != problem}
+    if changed:
+        with flask_app.app_context():
+            record_router_problems(changed)
+            db.session.remove()
+
+
+def sync_once(flask_app, nginx, verdicts=VERDICTS):
+    """Renders the current routes and applies them, leaving out the server blocks of the certificates nginx
+    refuses; returns True when nginx was (re)loaded."""
     settings = flask_app.config["PIER"]
     runtime = os.path.abspath(settings.router_runtime)
     endpoints = Endpoints(settings.redis_url)
     version = endpoints.version()  # read first: the routes below include at least this version's changes
     with flask_app.app_context():
         routes = desired_routes(settings.domain, endpoints.read_all())
-        certificates = certificate_files()
+        certificates, stored = attached_certificates()
         db.session.remove()
-    report([problem for route in routes for problem in route["problems"]])
     files_changed = write_files(runtime, certificates)
-    text = render(routes, listen=settings.router_listen, tls_listen=settings.router_tls_listen, runtime=runtime,
-                  body_size=f"{max(1, settings.max_body_bytes // (1024 * 1024))}m",
-                  trusted_proxies=settings.router_trusted_proxies)
-    reloaded = nginx.apply(text, files_changed)
+    options = dict(listen=settings.router_listen, tls_listen=settings.router_tls_listen, runtime=runtime)
+
+    def draw(refused):
+        return render(routes, body_size=f"{max(1, settings.max_body_bytes // (1024 * 1024))}m",
+                      trusted_proxies=settings.router_trusted_proxies, refused=refused, **options)
+    try:
+        reloaded = apply_isolated(nginx, draw, certificates, verdicts, options, files_changed)
+    finally:
+        refused = verdicts.refused(certificates)
+        report([problem for route in routes for problem in route["problems"]]
+               + [f"certificate {name} left out: {problem}" for name, problem in sorted(refused.items())])
+        publish(flask_app, verdicts.judged(certificates), stored)
     endpoints.routed(version)
     return reloaded
 

@@ -10,6 +10,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 var="$top/var"
 envfile="$var/pier.env"
+registry_htpasswd=/var/lib/pier/registry.htpasswd
 mkdir -p "$var/log"
 
 packages() {
@@ -28,14 +29,19 @@ packages() {
 }
 
 secrets() {
-  [ -f "$envfile" ] && return 0
+  # Each secret is generated once; one added by a newer Pier is appended to an existing file.
   umask 077
-  {
-    echo "PIER_SECRET_KEY=$(openssl rand -hex 32)"
-    echo "PIER_BUILDER_KEY=$(openssl rand -hex 32)"
-    echo "PIER_DB_PASSWORD=$(openssl rand -hex 16)"
-  } > "$envfile"
-  echo "wrote $envfile (secrets, not committed)"
+  touch "$envfile"
+  local name size added=""
+  for pair in PIER_SECRET_KEY:32 PIER_BUILDER_KEY:32 PIER_DB_PASSWORD:16 PIER_REGISTRY_PASSWORD:24 \
+              PIER_FLOWER_PASSWORD:16; do
+    name=${pair%%:*} size=${pair##*:}
+    grep -q "^$name=" "$envfile" && continue
+    echo "$name=$(openssl rand -hex "$size")" >> "$envfile"
+    added="$added $name"
+  done
+  [ -n "$added" ] && echo "wrote$added to $envfile (secrets, not committed)"
+  return 0
 }
 
 wait_for() {  # wait_for <what> <seconds> <command...>
@@ -68,21 +74,49 @@ start_docker() {
   wait_for "The Docker engine" 60 docker info
 }
 
+registry_credentials() {
+  # The registry answers only to the platform's own credentials (tenants' builds and apps have none). The
+  # registry is the machine's, so its password file is too: each set-up writes its var/pier.env password
+  # there (distribution re-reads the file when it changes), as `database` does for PostgreSQL's role.
+  mkdir -p "$(dirname "$registry_htpasswd")"
+  (umask 077; "$top/.venv/bin/python" -c 'import bcrypt, sys
+print("pier:" + bcrypt.hashpw(sys.argv[1].encode(), bcrypt.gensalt(rounds=10)).decode())' \
+     "$PIER_REGISTRY_PASSWORD" > "$registry_htpasswd.new")
+  mv "$registry_htpasswd.new" "$registry_htpasswd"
+  # the engine's own pushes and pulls (and an operator's docker push) use it too
+  echo "$PIER_REGISTRY_PASSWORD" | docker login -u pier --password-stdin 127.0.0.1:5000 >/dev/null 2>&1 || true
+}
+
+registry_status() {
+  curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:5000/v2/ 2>/dev/null || true
+}
+
 start_registry() {
-  curl -fsS -o /dev/null http://127.0.0.1:5000/v2/ 2>/dev/null && return 0
-  mkdir -p "$var/registry/data"
   # shellcheck disable=SC1090 - operators put PIER_STORAGE and PIER_S3_* settings in var/pier.env
   [ -f "$envfile" ] && { set -a; . "$envfile"; set +a; }
+  case $(registry_status) in
+    401) registry_credentials; return 0 ;;
+    200) echo "the registry answers without credentials: restarting it with them"
+         pkill -f "docker-registry serve" || true
+         sleep 1 ;;
+  esac
+  mkdir -p "$var/registry/data"
   if [ "${PIER_STORAGE:-filesystem}" = s3 ]; then  # distribution does not create its bucket
-    PYTHONPATH="$top" "$top/.venv/bin/python" -c 'import sys; from workers.storage.s3 import S3Store
+    PYTHONPATH="$top" "$top/.venv/bin/python" -c 'import sys; from core.storage.s3 import S3Store
 S3Store(*sys.argv[1:6], path_style=True).ensure_bucket()' "${PIER_S3_BUCKET:-pier}" "${PIER_S3_ENDPOINT:-}" \
       "${PIER_S3_REGION:-us-east-1}" "${PIER_S3_ACCESS_KEY:-}" "${PIER_S3_SECRET_KEY:-}"
   fi
-  (umask 077; "$top/scripts/registry-config" 127.0.0.1:5000 "$var/registry/data" > "$var/registry/config.yml")
+  (umask 077; "$top/scripts/registry-config" 127.0.0.1:5000 "$var/registry/data" "$registry_htpasswd" \
+     > "$var/registry/config.yml")
+  registry_credentials
   # distribution's S3 driver panics on AWS_CA_BUNDLE (its HTTP transport cannot take one); Go reads the
   # same CAs from SSL_CERT_FILE and the system store.
   nohup env -u AWS_CA_BUNDLE docker-registry serve "$var/registry/config.yml" >"$var/log/registry.log" 2>&1 &
-  wait_for "The registry" 15 curl -fsS -o /dev/null http://127.0.0.1:5000/v2/
+  wait_for "The registry" 15 registry_requires_credentials
+}
+
+registry_requires_credentials() {
+  test "$(registry_status)" = 401
 }
 
 images() {

@@ -22,6 +22,7 @@ def settings_for_tests(**overrides):
         registration_mode="admin_only",
         scheduler="none",
         sync_timeout=30.0,
+        registry_password=os.environ.get("PIER_REGISTRY_PASSWORD", ""),  # the machine's registry asks for it
     )
     values.update(overrides)
     return Settings(**values)

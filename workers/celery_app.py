@@ -1,13 +1,16 @@
 """Celery bound to the core's Flask app: tasks run inside an app context, messages are JSON ids, and each
 kind of job goes to its own queue (core.jobs), served by its own workers."""
 from celery import Celery, Task
+from celery.schedules import crontab
 
 from core import jobs
+from core.backups import cron_fields
 
 VISIBILITY_MARGIN = 3600
 RECONCILE_SECONDS = 10.0
 LIVENESS_SECONDS = 10.0  # liveness probes run this often, whatever their periodSeconds
 WATCHDOG_SECONDS = 10.0  # stuck operations are found this often
+BACKUP_LIST_SECONDS = 60.0  # the database's backups are listed for the API this often
 
 
 class FlaskTask(Task):
@@ -38,7 +41,7 @@ def make_celery(flask_app):
         broker_transport_options={"visibility_timeout": settings.job_time_limit + VISIBILITY_MARGIN},
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
-        include=["workers.tasks.operations", "workers.tasks.periodic", "workers.tasks.build"],
+        include=["workers.tasks.operations", "workers.tasks.periodic", "workers.tasks.build", "workers.tasks.backups"],
         beat_schedule={
             "reconcile": {"task": "reconcile.apps", "schedule": RECONCILE_SECONDS,
                           "options": {"expires": RECONCILE_SECONDS, "queue": jobs.PERIODIC}},
@@ -46,6 +49,12 @@ def make_celery(flask_app):
                          "options": {"expires": LIVENESS_SECONDS, "queue": jobs.PERIODIC}},
             "watchdog": {"task": "operations.watch", "schedule": WATCHDOG_SECONDS,
                          "options": {"expires": WATCHDOG_SECONDS, "queue": jobs.PERIODIC}},
+            "full backup": {"task": "backups.schedule", "args": ["full"], "options": {"queue": jobs.PERIODIC},
+                            "schedule": crontab(**cron_fields(settings.backup_full_schedule))},
+            "differential backup": {"task": "backups.schedule", "args": ["diff"], "options": {"queue": jobs.PERIODIC},
+                                    "schedule": crontab(**cron_fields(settings.backup_diff_schedule))},
+            "backup listing": {"task": "backups.observe", "schedule": BACKUP_LIST_SECONDS,
+                               "options": {"expires": BACKUP_LIST_SECONDS, "queue": jobs.PERIODIC}},
         },
     )
     flask_app.extensions["celery"] = celery

@@ -28,6 +28,9 @@ class Registry:
     def __init__(self, settings):
         self.base = base_url(settings.registry)
         self.http = requests.Session()
+        auth = settings.registry_auth()
+        if auth:
+            self.http.auth = (auth["username"], auth["password"])
 
     def _call(self, method, path, **kwargs):
         try:

@@ -61,4 +61,4 @@ def dump_certificate(cert):
             "san": list(cert.san), "domains": sorted(d.domain for d in cert.domains),
             "fingerprint": cert.fingerprint, "issuer": cert.issuer, "subject": cert.subject,
             "starts": when(cert.starts), "expires": when(cert.expires), "created": when(cert.created),
-            "updated": when(cert.updated)}
+            "updated": when(cert.updated), "problem": cert.problem}

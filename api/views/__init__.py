@@ -6,6 +6,7 @@ def register_blueprints(app):
     from api.views import (  # noqa: F401
         apps,
         auth,
+        backups,
         builds,
         certs,
         config,

@@ -3,7 +3,9 @@ import redis
 from flask import Blueprint, current_app
 from sqlalchemy import text
 
+from api.http import when
 from core.extensions import db
+from core.services import backups
 
 probes = Blueprint("probes", __name__)
 
@@ -29,4 +31,28 @@ def readiness():
         problems.append(f"broker: {type(exc).__name__}")
     if problems:
         return "Service Unavailable: " + "; ".join(problems), 503, {"Content-Type": "text/plain"}
-    return "OK", 200, {"Content-Type": "text/plain"}
+    # ready; what operators should know about the database's backups follows (it does not make us unready)
+    return "\n".join(["OK", *backup_detail()]) + "\n", 200, {"Content-Type": "text/plain"}
+
+
+def backup_detail():
+    lines = []
+    outcome = backups.last_outcome()
+    if outcome is None:
+        lines.append("backups: none taken yet")
+    elif outcome.state == "failed":
+        lines.append(f"backups: the last one FAILED at {when(outcome.updated)}: {outcome.error}")
+    else:
+        lines.append(f"backups: the last {outcome.params.get('type', 'full')} backup succeeded at {when(outcome.updated)}")
+    try:
+        archived, failed = db.session.execute(text(
+            "SELECT last_archived_time, last_failed_time FROM pg_stat_archiver")).one()
+    except Exception:  # noqa: BLE001 - a role that may not read it: say nothing rather than fail readiness
+        db.session.rollback()
+        return lines
+    if failed and (archived is None or failed > archived):
+        lines.append(f"wal archiving: FAILING since {when(failed)} (see the database's log)")
+    elif archived:
+        lines.append(f"wal archiving: last segment archived at {when(archived)}")
+    db.session.rollback()
+    return lines

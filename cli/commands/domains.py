@@ -105,6 +105,8 @@ def cert_info(name, as_json):
             ("Domains:", ", ".join(cert["domains"]) or "(none)"), ("Fingerprint:", cert["fingerprint"]),
             ("Issuer:", cert["issuer"]), ("Subject:", cert["subject"]), ("Starts:", output.when(cert["starts"])),
             ("Expires:", output.when(cert["expires"])), ("Owner:", cert["owner"])]
+    if cert.get("problem"):  # Pier: why the router leaves its domains out
+        rows.append(("Problem:", cert["problem"]))
     output.table(rows)
 
 

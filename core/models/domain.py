@@ -38,6 +38,8 @@ class Certificate(Timestamped, db.Model):
     subject: Mapped[str] = mapped_column(Text, nullable=False)
     starts: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     expires: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # why the router leaves this certificate's hosts out (nginx refused it), written by the router; None: served
+    problem: Mapped[str | None] = mapped_column(Text)
 
     owner = relationship("User")
     domains = relationship("Domain", back_populates="certificate", lazy="selectin")

@@ -3,12 +3,19 @@ from core import certificates, validators
 from core.errors import Conflict, ValidationError
 from core.extensions import db
 from core.models import Certificate
+from core.services import events
+
+# Names of the platform's own certificate files. Tenants' files live in a folder of their own anyway; the
+# names are refused too, so that no name ever reads as the platform's.
+RESERVED_NAMES = frozenset({"default"})
 
 
 def add(user, name, certificate, key):
     errors = {}
     try:
         validators.label_name(name, "certificate name")
+        if name in RESERVED_NAMES:
+            raise ValueError(f"The name {name} is reserved for the platform's own certificate; choose another.")
     except ValueError as exc:
         errors["name"] = [str(exc)]
     try:
@@ -34,10 +41,36 @@ def remove(cert):
 def attach(cert, domain):
     if domain.certificate_id is not None:
         raise Conflict(f"Domain {domain.domain} already has a certificate attached.")
+    # checked again: a certificate stored before uploads were checked, or expired since, must not reach nginx
+    problems = certificates.problems(cert.certificate, cert.key)
+    if problems:
+        raise ValidationError({"certificate": [f"Certificate {cert.name} cannot be attached: {message}"
+                                               for message in problems.values()]})
     domain.certificate = cert
     db.session.commit()
 
 
 def detach(domain):
     domain.certificate = None
+    db.session.commit()
+
+
+def record_router_problems(problems):
+    """The router's verdicts, {certificate name: why nginx refused it, or None once it serves it}. Each change
+    is kept on the certificate (certs:info shows it) and told on the log of every app whose domains carry it."""
+    rows = db.session.execute(db.select(Certificate).where(Certificate.name.in_(list(problems)))).scalars()
+    for cert in rows:
+        problem = problems[cert.name]
+        if cert.problem == problem:
+            continue
+        hosts = {}
+        for domain in cert.domains:
+            hosts.setdefault(domain.app, []).append(domain.domain)
+        for app, names in hosts.items():
+            names = ", ".join(sorted(names))
+            events.record(app, f"router: left out {names}: nginx refused certificate {cert.name}. {problem} "
+                               "Detach it (certs:detach) to serve these domains with the platform's certificate, "
+                               "or attach one nginx takes."
+                          if problem else f"router: {names} served again with certificate {cert.name}")
+        cert.problem = problem
     db.session.commit()

@@ -1,6 +1,7 @@
 """domains, certs, perms, keys and the router settings (routing, maintenance, whitelist, tls, labels)."""
 import subprocess
 
+from core.services.certificates import record_router_problems
 from tests.cli.conftest import PASSWORD
 from tests.unit.test_certificates import self_signed
 
@@ -34,6 +35,18 @@ def test_certs_add_info_attach_detach_remove(hello, tmp_path):
     hello("certs:remove", "example-com")
     assert hello.json("certs") == []
     assert hello("certs:info", "example-com", code=1).stderr == "Error: certificate example-com not found\n"
+
+
+def test_certs_info_shows_why_the_router_leaves_a_certificate_out(app, hello, tmp_path):
+    _, cert_text, key_text = self_signed("example.com")
+    (tmp_path / "work" / "cert.pem").write_text(cert_text)
+    (tmp_path / "work" / "key.pem").write_text(key_text)
+    hello("certs:add", "example-com", "cert.pem", "key.pem")
+    assert "Problem:" not in hello("certs:info", "example-com").stdout
+    with app.app_context():
+        record_router_problems({"example-com": "nginx refused it"})
+    assert "Problem:      nginx refused it\n" in hello("certs:info", "example-com").stdout
+    assert hello.json("certs:info", "example-com")["problem"] == "nginx refused it"
 
 
 def test_perms_share_and_unshare_an_app(hello):
@@ -110,3 +123,12 @@ def test_whitelist_and_labels(hello):
     hello("labels:set", "team=payments", "tier=gold", "-a", "hello")
     hello("labels:unset", "tier", "-a", "hello")
     assert hello.json("labels", "-a", "hello") == {"team": "payments"}
+
+
+def test_backups_create_and_list(logged_in, worker):
+    created = logged_in("backups:create", "--type", "incr")
+    assert created.stderr.startswith("Taking a incr backup... done in") and created.stdout.strip()
+    label = created.stdout.split()[0]
+    listing = logged_in("backups:list").stdout
+    assert listing.startswith("=== Database backups\n") and label in listing
+    assert label in [b["label"] for b in logged_in.json("backups:list")["results"]]

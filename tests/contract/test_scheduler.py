@@ -139,6 +139,13 @@ def test_limits_are_applied(backend):
     assert limits["nano_cpus"] == 250_000_000
 
 
+def test_a_process_without_limits_gets_the_platforms_default_memory_limit(backend):
+    backend.scheduler.deploy(backend.spec(procfile={"worker": "sleep 1000"}), {"worker": 1})
+    [pod] = backend.pods()
+    limit = backend.scheduler.settings.container_memory
+    assert backend.limits(pod.name)["memory"] == int(limit[:-1]) * {"M": 1024 ** 2, "G": 1024 ** 3}[limit[-1]]
+
+
 def test_unmatched_tags_are_refused(backend):
     with pytest.raises(SchedulerError, match="No nodes matched the provided labels: region=mars"):
         backend.scheduler.deploy(backend.spec(tags={"region": "mars"}), {"cmd": 1})

@@ -3,10 +3,11 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.unit.test_certificates import NOW, colon_sha256, self_signed
+from tests.support.planted import plant_certificate
+from tests.unit.test_certificates import NOW, chain, colon_sha256, pem, rsa_key, self_signed
 
 FIELDS = {"id", "name", "owner", "common_name", "san", "domains", "fingerprint", "issuer", "subject", "starts",
-          "expires", "created", "updated"}
+          "expires", "created", "updated", "problem"}
 
 
 @pytest.fixture
@@ -47,6 +48,7 @@ def test_upload(alice, pair):
     assert body["starts"] == NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert body["expires"] == (NOW + datetime.timedelta(days=90)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert body["domains"] == []
+    assert body["problem"] is None
 
 
 def test_name_with_a_dot_is_refused(alice, pair):
@@ -66,6 +68,44 @@ def test_key_of_another_certificate_is_refused(alice, pair):
     _, _, other_key = self_signed("example.com")
     response = alice.post("/v2/certs", {"name": "example-com", "certificate": pair[1], "key": other_key})
     assert response.status_code == 400 and "key" in response.get_json()
+
+
+def test_a_weak_key_is_refused_saying_what_nginx_needs(alice):
+    response = upload(alice, "weak", self_signed("example.com", key=rsa_key(1024)))
+    assert response.status_code == 400 and "2048" in response.get_json()["key"][0], response.get_json()
+    assert alice.get("/v2/certs").get_json()["count"] == 0
+
+
+def test_an_expired_certificate_is_refused(alice):
+    long_ago = NOW - datetime.timedelta(days=400)
+    response = upload(alice, "old", self_signed("example.com", starts=long_ago, days=90))
+    assert response.status_code == 400 and "expired" in response.get_json()["certificate"][0]
+    assert alice.get("/v2/certs").get_json()["count"] == 0
+
+
+def test_a_chain_out_of_order_is_refused_and_in_order_taken(alice):
+    leaf, intermediate, root, key_text = chain()
+    response = alice.post("/v2/certs", {"name": "chained", "certificate": pem(leaf, root, intermediate),
+                                        "key": key_text})
+    assert response.status_code == 400 and "out of order" in response.get_json()["certificate"][0]
+    response = alice.post("/v2/certs", {"name": "chained", "certificate": pem(leaf, intermediate, root),
+                                        "key": key_text})
+    assert response.status_code == 201 and response.get_json()["common_name"] == "www.example.com"
+
+
+def test_the_name_of_the_platform_certificate_is_refused(alice, pair):
+    response = upload(alice, "default", pair)
+    assert response.status_code == 400 and "reserved" in response.get_json()["name"][0]
+    assert alice.get("/v2/certs").get_json()["count"] == 0
+
+
+def test_attach_checks_a_stored_certificate_again(app, with_domain):
+    """A certificate stored before uploads were checked is refused at attach, as at upload."""
+    _, cert_text, key_text = self_signed("www.example.com", key=rsa_key(1024))
+    plant_certificate(app, "alice", "legacy-weak", cert_text, key_text)
+    response = with_domain.post("/v2/certs/legacy-weak/domain/", {"domain": "www.example.com"})
+    assert response.status_code == 400 and "2048" in str(response.get_json()), response.get_json()
+    assert with_domain.get("/v2/certs/legacy-weak").get_json()["domains"] == []
 
 
 def test_garbage_is_refused(alice):

@@ -11,8 +11,9 @@ from tests.support.waiting import wait_for
 REGISTRY = "http://127.0.0.1:5000/v2"
 
 
-def registry_tags(name):
-    answer = requests.get(f"{REGISTRY}/{name}/tags/list", timeout=10)
+def registry_tags(name, settings):
+    auth = settings.registry_auth()
+    answer = requests.get(f"{REGISTRY}/{name}/tags/list", timeout=10, auth=(auth["username"], auth["password"]))
     return [] if answer.status_code == 404 else answer.json().get("tags") or []
 
 
@@ -23,13 +24,13 @@ def test_a_destroyed_apps_name_taken_by_another_user_inherits_nothing(app, alice
     assert code == 0, output
     settings = app.config["PIER"]
     store = store_for(settings)
-    assert store.list("apps/reborn") and registry_tags("reborn")
+    assert store.list("apps/reborn") and registry_tags("reborn", settings)
     LogStore(settings.redis_url).append("reborn", "reborn.v2.web.1", "2026-01-01T00:00:00Z", "alice's secret line")
 
     response = alice.delete("/v2/apps/reborn")
     assert response.status_code == 204, response.get_json()
     assert store.list("apps/reborn") == []
-    assert registry_tags("reborn") == []
+    assert registry_tags("reborn", settings) == []
     assert docker.from_env().images.list("127.0.0.1:5000/reborn") == []
     assert docker.from_env().containers.list(all=True, filters={"label": "io.pier.app=reborn"}) == []
     assert LogStore(settings.redis_url).tail("reborn", 100)[0] == []

@@ -23,3 +23,12 @@ def test_a_stranger_cannot_deploy_another_apps_image(alice, bob, image):
                                    "nginx", "registry.example.com/team/web:1.2", "127.0.0.1:5001/other:1"])
 def test_an_app_may_deploy_its_own_images_and_outside_ones(image):
     assert images.check(image, "mine", "127.0.0.1:5000") == image
+
+
+def test_the_registry_answers_only_to_the_platforms_credentials(app):
+    import requests
+    anonymous = requests.get("http://127.0.0.1:5000/v2/_catalog", timeout=10)
+    assert anonymous.status_code == 401
+    auth = app.config["PIER"].registry_auth()
+    assert requests.get("http://127.0.0.1:5000/v2/_catalog", timeout=10,
+                        auth=(auth["username"], auth["password"])).status_code == 200

@@ -1,6 +1,7 @@
 """`logs -f` cannot exhaust the API: streams are bounded per user and per process, and a stream whose client
 went away frees its thread within about a second (32 abandoned ones once left every other request waiting).
 Against the controller under gunicorn, as `make run` serves it."""
+import json
 import os
 import socket
 import subprocess
@@ -98,3 +99,14 @@ def test_abandoned_follow_streams_never_starve_the_api(controller, alice):
     print(f"\n/healthz over {len(health.times)} requests: slowest {max(health.times):.3f} s, "
           f"{sorted(health.times)[len(health.times) // 2] * 1000:.1f} ms median")
     assert health.failures == [] and max(health.times) < 1.0, (sorted(health.times)[-5:], health.failures[:3])
+
+
+def test_a_request_line_too_long_for_gunicorn_gets_the_apis_json_error(controller):
+    sock = socket.create_connection(("127.0.0.1", controller), timeout=10)
+    sock.sendall(f"GET /v2/apps/{'x' * 5000} HTTP/1.1\r\nHost: pier\r\n\r\n".encode())
+    answer = b""
+    while chunk := sock.recv(4096):
+        answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 414") and b"Content-Type: application/json" in head
+    assert json.loads(body)["detail"].startswith("URI Too Long")

@@ -4,12 +4,13 @@ import subprocess
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
 from core import certificates, sshkeys
 
-NOW = datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+# Certificates start a day ago, so that uploads (which refuse expired ones) take them whenever the tests run
+NOW = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) - datetime.timedelta(days=1)
 
 
 def key_pem(key):
@@ -17,19 +18,33 @@ def key_pem(key):
                              serialization.NoEncryption()).decode()
 
 
-def self_signed(common_name, san=(), key=None, organization="Pier Tests", days=90):
-    """A self-signed certificate: (certificate object, certificate PEM, key PEM)."""
-    key = key or ec.generate_private_key(ec.SECP256R1())
+def issued(common_name, key, issuer=None, issuer_key=None, san=(), organization="Pier Tests", days=90,
+           starts=None, ca=False):
+    """A certificate for `key`, signed by `issuer_key` under the name of `issuer` (itself when None)."""
     name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
                       x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    builder = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-               .serial_number(x509.random_serial_number()).not_valid_before(NOW)
-               .not_valid_after(NOW + datetime.timedelta(days=days)))
+    starts = starts or NOW
+    builder = (x509.CertificateBuilder().subject_name(name).issuer_name(issuer.subject if issuer else name)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number()).not_valid_before(starts)
+               .not_valid_after(starts + datetime.timedelta(days=days)))
     if san:
         builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in san]),
                                         critical=False)
-    cert = builder.sign(key, hashes.SHA256())
-    return cert, cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem(key)
+    if ca:
+        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    signer = issuer_key or key
+    return builder.sign(signer, None if isinstance(signer, ed25519.Ed25519PrivateKey) else hashes.SHA256())
+
+
+def pem(*certs):
+    return "".join(cert.public_bytes(serialization.Encoding.PEM).decode() for cert in certs)
+
+
+def self_signed(common_name, san=(), key=None, organization="Pier Tests", days=90, starts=None):
+    """A self-signed certificate: (certificate object, certificate PEM, key PEM)."""
+    key = key or ec.generate_private_key(ec.SECP256R1())
+    cert = issued(common_name, key, san=san, organization=organization, days=days, starts=starts)
+    return cert, pem(cert), key_pem(key)
 
 
 def colon_sha256(cert):
@@ -91,6 +106,87 @@ def test_key_of_another_certificate():
     _, _, other_key = self_signed("example.com")
     errors = errors_of(cert_text, other_key)
     assert set(errors) == {"key"} and "does not match" in errors["key"]
+
+
+def rsa_key(bits):
+    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+
+
+@pytest.mark.parametrize("make_key, needed", [
+    (lambda: rsa_key(1024), "2048"),
+    (lambda: dsa.generate_private_key(1024), "2048"),
+    (lambda: ec.generate_private_key(ec.SECP224R1()), "P-256"),
+    (lambda: ec.generate_private_key(ec.SECP256K1()), "P-256"),
+], ids=["rsa-1024", "dsa-1024", "ec-p224", "ec-secp256k1"])
+def test_a_key_nginx_would_refuse_is_refused_saying_what_it_needs(make_key, needed):
+    _, cert_text, key_text = self_signed("example.com", key=make_key())
+    errors = errors_of(cert_text, key_text)
+    assert set(errors) == {"key"} and needed in errors["key"], errors
+
+
+@pytest.mark.parametrize("make_key", [
+    lambda: rsa_key(2048), lambda: ec.generate_private_key(ec.SECP384R1()),
+    lambda: ec.generate_private_key(ec.SECP521R1()), ed25519.Ed25519PrivateKey.generate,
+], ids=["rsa-2048", "ec-p384", "ec-p521", "ed25519"])
+def test_keys_at_openssl_security_level_2_are_taken(make_key):
+    _, cert_text, key_text = self_signed("example.com", key=make_key())
+    assert certificates.parse(cert_text, key_text)["common_name"] == "example.com"
+
+
+def openssl_self_signed(tmp_path, digest):
+    """A certificate signed with `digest`, which `cryptography` no longer signs with: made by openssl."""
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", f"-{digest}", "-days", "30",
+                    "-subj", "/CN=old.example", "-keyout", str(key), "-out", str(cert)], check=True,
+                   capture_output=True)
+    return cert.read_text(), key.read_text()
+
+
+def test_a_sha1_signature_is_refused(tmp_path):
+    errors = errors_of(*openssl_self_signed(tmp_path, "sha1"))
+    assert set(errors) == {"certificate"} and "SHA-1" in errors["certificate"], errors
+
+
+def test_an_expired_certificate_is_refused_with_its_date():
+    yesterday = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) - datetime.timedelta(days=1)
+    _, cert_text, key_text = self_signed("example.com", starts=yesterday - datetime.timedelta(days=90), days=90)
+    errors = errors_of(cert_text, key_text)
+    assert set(errors) == {"certificate"} and "expired" in errors["certificate"], errors
+    assert yesterday.strftime("%Y-%m-%d") in errors["certificate"]
+
+
+def chain(intermediate_key=None):
+    """(leaf, intermediate, root certificates, leaf key PEM): a root CA, an intermediate it signed, a leaf."""
+    root_key = ec.generate_private_key(ec.SECP256R1())
+    root = issued("Pier Test Root", root_key, ca=True)
+    intermediate_key = intermediate_key or ec.generate_private_key(ec.SECP256R1())
+    intermediate = issued("Pier Test Intermediate", intermediate_key, issuer=root, issuer_key=root_key, ca=True)
+    leaf_key = ec.generate_private_key(ec.SECP256R1())
+    leaf = issued("www.example.com", leaf_key, issuer=intermediate, issuer_key=intermediate_key,
+                  san=["www.example.com"])
+    return leaf, intermediate, root, key_pem(leaf_key)
+
+
+def test_a_chain_in_order_is_taken_and_described_by_its_leaf():
+    leaf, intermediate, root, key_text = chain()
+    fields = certificates.parse(pem(leaf, intermediate, root), key_text)
+    assert fields["common_name"] == "www.example.com" and fields["issuer"] == "/O=Pier Tests/CN=Pier Test Intermediate"
+    assert certificates.parse(pem(leaf, intermediate), key_text)["fingerprint"] == colon_sha256(leaf)
+
+
+@pytest.mark.parametrize("order, says", [((0, 2, 1), "out of order"), ((0, 2), "out of order"),
+                                         ((1, 0, 2), "first")], ids=["root-before-intermediate", "gap", "leaf-second"])
+def test_a_chain_out_of_order_is_refused(order, says):
+    *certs, key_text = chain()
+    errors = errors_of(pem(*(certs[i] for i in order)), key_text)
+    assert set(errors) == {"certificate"} and says in errors["certificate"], errors
+
+
+def test_a_weak_key_in_the_chain_is_refused():
+    leaf, intermediate, root, key_text = chain(intermediate_key=rsa_key(1024))
+    errors = errors_of(pem(leaf, intermediate, root), key_text)
+    assert set(errors) == {"certificate"} and "2048" in errors["certificate"]
+    assert "Pier Test Intermediate" in errors["certificate"]
 
 
 @pytest.mark.parametrize("cert_text, key_text, fields", [

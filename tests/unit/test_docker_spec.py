@@ -1,7 +1,10 @@
 import pytest
 
+from core.settings import Settings
 from workers.scheduler.docker import containers as specs
 from workers.scheduler.spec import ReleaseSpec
+
+SETTINGS = Settings(secret_key="s" * 40, builder_key="b" * 40, container_memory="1G", container_pids=512)
 
 SPEC = ReleaseSpec(app="hello", app_uuid="u-1", version=3, image="hello:git-abc", procfile={"web": "bin/web"},
                    env={"FOO": "bar", "DEIS_APP": "hello"}, memory={"web": "256M/1G"}, cpu={"web": "100m/500m"})
@@ -35,15 +38,24 @@ def test_port_comes_from_config_then_the_image_then_5000():
 
 
 def test_container_spec_carries_env_labels_limits_and_the_procfile_command():
-    built = specs.container_spec(SPEC, "web", 1, 5000)
+    built = specs.container_spec(SPEC, "web", 1, 5000, SETTINGS)
     assert built["name"] == "hello.v3.web.1"
     assert built["command"] == ["/bin/sh", "-c", "bin/web"]
     assert built["environment"] == {"FOO": "bar", "DEIS_APP": "hello", "PORT": "5000"}
     assert built["labels"] == {"io.pier.app": "hello", "io.pier.app-uuid": "u-1", "io.pier.release": "v3",
                                "io.pier.type": "web", "io.pier.index": "1"}
     assert built["mem_limit"] == 1024 ** 3 and built["mem_reservation"] == 256 * 1024 ** 2
-    assert built["nano_cpus"] == 500_000_000 and built["network"] == "pier"
-    assert specs.container_spec(SPEC, "cmd", 1, 5000)["command"] is None
+    assert built["nano_cpus"] == 500_000_000 and built["network"] == "pier-apps"
+    assert specs.container_spec(SPEC, "cmd", 1, 5000, SETTINGS)["command"] is None
+
+
+def test_every_container_is_hardened_and_bounded_even_without_limits():
+    built = specs.container_spec(SPEC, "worker", 1, 5000, SETTINGS)
+    assert built["security_opt"] == ["no-new-privileges"] and built["cap_drop"] == ["ALL"]
+    assert "NET_RAW" not in built["cap_add"] and "SYS_ADMIN" not in built["cap_add"]
+    assert built["pids_limit"] == 512 and built["mem_limit"] == 1024 ** 3
+    one_off = specs.run_spec(SPEC, "ls", 5000, SETTINGS)
+    assert one_off["cap_drop"] == ["ALL"] and one_off["pids_limit"] == 512
 
 
 def test_unmatched_tags():

@@ -2,7 +2,7 @@ import pytest
 
 from core import proxy
 from core.proxy import proxy_settings
-from router.render import UnsafeRoute, generation, render
+from router.render import CHECK_HOST, UnsafeRoute, generation, render, render_certificate_check
 
 ROUTE = {"app": "hello", "hosts": ["www.example.com", "hello.localhost"], "endpoints": ["172.18.0.3:5000",
                                                                                     "172.18.0.2:5000"],
@@ -60,8 +60,8 @@ def test_a_whitelist_entry_that_is_not_an_address_is_refused(whitelist):
 def test_hosts_with_an_attached_certificate_get_their_own_tls_server():
     text = render([dict(ROUTE, certificates={"www.example.com": "example-cert"}, https_enforced=True)],
                   tls_listen="8443", runtime="/run/pier")
-    assert ("server_name www.example.com;\n        ssl_certificate /run/pier/certs/example-cert.crt;\n"
-            "        ssl_certificate_key /run/pier/certs/example-cert.key;") in text
+    assert ("server_name www.example.com;\n        ssl_certificate /run/pier/certs/tenants/example-cert.crt;\n"
+            "        ssl_certificate_key /run/pier/certs/tenants/example-cert.key;") in text
     assert "server_name hello.localhost;\n        if ($scheme = http)" in text
     assert text.count("return 301 https://$host$request_uri;") == 2
     assert "listen 8443 ssl http2 default_server;" in text
@@ -74,7 +74,27 @@ def test_only_the_default_server_and_hosts_with_a_certificate_get_a_tls_context(
     routes.append(dict(ROUTE, certificates={"www.example.com": "example-cert"}))
     text = render(routes, runtime="/run/pier")
     assert text.count("ssl_certificate ") == 2
-    assert "server_name _;\n" in text.split("ssl_certificate /run/pier/certs/default.crt;")[0].rsplit("server {", 1)[1]
+    default_server = text.split("ssl_certificate /run/pier/certs/platform/default.crt;")[0].rsplit("server {", 1)[1]
+    assert "server_name _;\n" in default_server
+
+
+def test_the_hosts_of_a_refused_certificate_are_left_out_and_the_rest_stays():
+    route = dict(ROUTE, hosts=["hello.localhost", "www.example.com", "api.example.com"],
+                 certificates={"www.example.com": "refused-cert", "api.example.com": "good-cert"})
+    other = dict(ROUTE, app="other", hosts=["other.localhost"], certificates={"other.localhost": "refused-cert"})
+    text = render([route, other], runtime="/run/pier", refused={"refused-cert"})
+    assert "www.example.com" not in text and "other.localhost" not in text and "refused-cert" not in text
+    assert "server_name hello.localhost;" in text and "server_name api.example.com;" in text
+    assert "/run/pier/certs/tenants/good-cert.crt;" in text and "proxy_pass http://app-hello;" in text
+    assert render([route, other], runtime="/run/pier") != text
+
+
+def test_a_certificate_check_serves_those_certificates_and_no_route():
+    text = render_certificate_check(["one-cert", "two-cert"], tls_listen="8443", runtime="/run/pier")
+    assert text.count("ssl_certificate ") == 3 and "upstream app-" not in text
+    assert f"server_name one-cert.{CHECK_HOST};\n" in text and f"server_name two-cert.{CHECK_HOST};\n" in text
+    assert "ssl_certificate_key /run/pier/certs/tenants/two-cert.key;" in text
+    assert "listen 8443 ssl http2 default_server;" in text
 
 
 def test_a_certificate_name_that_is_not_a_label_is_refused():

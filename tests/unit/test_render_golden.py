@@ -13,9 +13,10 @@ GOLDEN = Path(__file__).parent / "golden" / "nginx.conf"
 ROUTES = [
     {"app": "plain", "hosts": ["plain.localhost"], "endpoints": ["172.18.0.2:5000", "172.18.0.3:5000"],
      "maintenance": False},
-    {"app": "shop", "hosts": ["shop.localhost", "www.shop.example", "*.shop.example"],
+    {"app": "shop", "hosts": ["shop.localhost", "www.shop.example", "*.shop.example", "old.shop.example"],
      "endpoints": ["172.18.0.4:8080"], "maintenance": False, "https_enforced": True,
-     "certificates": {"www.shop.example": "shop-cert"}, "whitelist": ["10.0.0.0/8", "192.168.1.7"],
+     "certificates": {"www.shop.example": "shop-cert", "old.shop.example": "refused-cert"},
+     "whitelist": ["10.0.0.0/8", "192.168.1.7"],
      "proxy": {"body_size": "10m", "read_timeout": 300, "connect_timeout": 10}},
     {"app": "resting", "hosts": ["resting.localhost"], "endpoints": ["172.18.0.5:5000"], "maintenance": True},
     {"app": "idle", "hosts": ["idle.localhost"], "endpoints": [], "maintenance": False},
@@ -24,7 +25,7 @@ ROUTES = [
 
 def rendered():
     return render(ROUTES, listen="80", tls_listen="443", runtime="/var/lib/pier/router",
-                  trusted_proxies=("127.0.0.1", "10.1.0.0/16"))
+                  trusted_proxies=("127.0.0.1", "10.1.0.0/16"), refused={"refused-cert"})
 
 
 def test_the_rendered_configuration_matches_the_golden_file():

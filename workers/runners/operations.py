@@ -1,10 +1,12 @@
 """Runs an operation: loads its rows, calls the scheduler, records the outcome through the core's services."""
 import logging
+import shutil
 import uuid
 
 from flask import current_app
 from sqlalchemy.exc import DBAPIError
 
+from core.backups import BackupError
 from core.builder_events import forget
 from core.endpoints import Endpoints
 from core.extensions import db
@@ -16,6 +18,7 @@ from core.services.releases import RELEASE_PHASE, structure_for
 from core.storage import StorageError, store_for
 from core.storage.keys import app_prefix
 from workers.build.images import remove_app_images
+from workers.runners.build import cache_folder
 from workers.registry import Registry, RegistryError
 from workers.runners.specs import release_spec, running_release
 from workers.scheduler import SchedulerError, get_scheduler
@@ -39,7 +42,7 @@ def execute(task, operation_uuid, runner):
     with operations.lease(operation):
         try:
             result = runner(operation, current_app.config["PIER"])
-        except SchedulerError as exc:
+        except (SchedulerError, BackupError) as exc:  # the user reads these as they are
             fail(operation, str(exc))
         except DBAPIError as exc:
             if exc.connection_invalidated:
@@ -161,6 +164,7 @@ def destroy(operation, settings):
     except (StorageError, RegistryError) as exc:
         raise SchedulerError(f"{app_id} could not be removed completely ({exc}); destroy it again.") from None
     images = remove_app_images(settings, app_id)
+    shutil.rmtree(cache_folder(settings, app_uuid), ignore_errors=True)
     forget(settings.redis_url, app_id, app_uuid)
     if app is not None:
         apps.remove(app)

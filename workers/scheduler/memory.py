@@ -35,9 +35,10 @@ class Image:
     output: tuple = ("listening on {PORT}",)  # lines each process prints when it starts (str.format(**env))
 
 
-def limits_for(spec, process_type):
-    """The resources a process of `process_type` may use, as a runtime would enforce them (bytes, nanocores)."""
-    request, limit = request_and_limit(spec.memory.get(process_type))
+def limits_for(spec, process_type, default_memory=None):
+    """The resources a process of `process_type` may use, as a runtime would enforce them (bytes, nanocores);
+    without a memory limit of its own, the platform's default."""
+    request, limit = request_and_limit(spec.memory.get(process_type) or default_memory)
     _, cpu_limit = request_and_limit(spec.cpu.get(process_type))
     return {"memory": memory_bytes(limit) if limit else None,
             "memory_request": memory_bytes(request) if request else None,
@@ -216,7 +217,7 @@ class MemoryScheduler(Scheduler):
         if existing is not None:
             existing.stop()
         process = Process(spec.app, spec.app_uuid, name, process_type, spec.version, index, image, env, self.world,
-                          limits=limits_for(spec, process_type))
+                          limits=limits_for(spec, process_type, self.settings.container_memory))
         self.world.processes[name] = process
         process.start()
         return process

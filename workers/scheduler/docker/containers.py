@@ -4,8 +4,15 @@ from datetime import datetime, timezone
 from core.units import cpus, memory_bytes, request_and_limit
 from workers.scheduler.spec import ROUTABLE_TYPES
 
-NETWORK = "pier"
+# One bridge for every app's containers, with inter-container traffic off: the host (the router) reaches each
+# container, a container reaches the internet, and no container reaches another, of its app or any other.
+# (A network per app would run out of Docker's default address pools after about 30 apps.)
+NETWORK = "pier-apps"
+NETWORK_OPTIONS = {"com.docker.network.bridge.enable_icc": "false"}
 LABEL = "io.pier"
+# What a process may do as root in its container: Docker's defaults less raw sockets, device nodes, chroot,
+# file capabilities and audit writes; with no-new-privileges, no program can gain more.
+CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID", "NET_BIND_SERVICE", "KILL"]
 DEFAULT_PORT = 5000
 RUN_TYPE = "run"  # the io.pier.type label of one-off containers
 
@@ -25,9 +32,15 @@ def container_name(spec, process_type, index):
     return f"{spec.app}.{spec.release}.{process_type}.{index}"
 
 
-def memory_limits(value):
-    """'512M' -> limit; '256M/512M' -> reservation and limit."""
-    request, limit = request_and_limit(value)
+def hardening(settings):
+    """What every app container runs with, whatever its image says."""
+    return {"security_opt": ["no-new-privileges"], "cap_drop": ["ALL"], "cap_add": CAPABILITIES,
+            "pids_limit": settings.container_pids}
+
+
+def memory_limits(value, default=None):
+    """'512M' -> limit; '256M/512M' -> reservation and limit; no value -> the platform's default limit."""
+    request, limit = request_and_limit(value or default)
     limits = {}
     if limit:
         limits["mem_limit"] = memory_bytes(limit)
@@ -62,7 +75,7 @@ def command_for(spec, process_type):
     return ["/bin/sh", "-c", command] if command else None
 
 
-def container_spec(spec, process_type, index, port):
+def container_spec(spec, process_type, index, port, settings):
     return {
         "name": container_name(spec, process_type, index),
         "image": spec.image,
@@ -75,12 +88,13 @@ def container_spec(spec, process_type, index, port):
         # docker-init as PID 1: the app gets SIGTERM's default action (PID 1 would ignore it) and zombies are reaped
         "init": True,
         "detach": True,
-        **memory_limits(spec.memory.get(process_type)),
+        **hardening(settings),
+        **memory_limits(spec.memory.get(process_type), settings.container_memory),
         **cpu_limits(spec.cpu.get(process_type)),
     }
 
 
-def run_spec(spec, command, port):
+def run_spec(spec, command, port, settings):
     return {
         "image": spec.image,
         "command": ["/bin/sh", "-c", command],
@@ -90,7 +104,8 @@ def run_spec(spec, command, port):
         "network": NETWORK,
         "detach": True,
         "init": True,
-        **memory_limits(spec.memory.get(RUN_TYPE) or spec.memory.get("web")),
+        **hardening(settings),
+        **memory_limits(spec.memory.get(RUN_TYPE) or spec.memory.get("web"), settings.container_memory),
     }
 
 

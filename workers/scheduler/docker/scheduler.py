@@ -8,6 +8,7 @@ import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from requests.exceptions import RequestException
 
+from core import images
 from workers.scheduler.base import Scheduler, SchedulerError
 from workers.scheduler.docker import containers as specs
 from workers.scheduler.docker.events import watch_events
@@ -75,15 +76,19 @@ class DockerScheduler(Scheduler):
     # -- set-up -------------------------------------------------------------------------------------------
     def _ensure_network(self):
         if not self.client.networks.list(names=[specs.NETWORK]):
-            self.client.networks.create(specs.NETWORK, driver="bridge")
+            self.client.networks.create(specs.NETWORK, driver="bridge", options=specs.NETWORK_OPTIONS)
 
     def _image(self, spec):
         try:
             return self.client.images.get(spec.image)
         except ImageNotFound:
             pass
+        registry, _ = images.registry_and_repository(spec.image)
+        # the platform's own registry answers to its credentials only; any other, to the app's (if set)
+        own = images.is_platform_registry(registry, self.settings.registry)
+        auth = self.settings.registry_auth() if own else (spec.registry or None)
         try:
-            return self.client.images.pull(spec.image, auth_config=spec.registry or None)
+            return self.client.images.pull(spec.image, auth_config=auth)
         except DockerException as exc:
             raise SchedulerError(f"image {spec.image} not found or not pullable: {exc}") from None
 
@@ -99,7 +104,7 @@ class DockerScheduler(Scheduler):
 
     def _start(self, spec, process_type, index, port):
         """Starts one instance, or keeps it if a redelivered job already started it."""
-        wanted = specs.container_spec(spec, process_type, index, port)
+        wanted = specs.container_spec(spec, process_type, index, port, self.settings)
         try:
             existing = self.client.containers.get(wanted["name"])
             same = (existing.labels.get(label("app-uuid")) == spec.app_uuid
@@ -228,7 +233,7 @@ class DockerScheduler(Scheduler):
 
     def run(self, spec, command):
         self._ensure_network()
-        container = self.client.containers.run(**specs.run_spec(spec, command, self._port(spec)))
+        container = self.client.containers.run(**specs.run_spec(spec, command, self._port(spec), self.settings))
         try:
             try:
                 result = container.wait(timeout=self.settings.job_time_limit)
