@@ -41,6 +41,7 @@ class Settings:
                              "www", "flower", "localhost")
     domain: str = "localhost"
     scheduler: str = "docker"
+    kubeconfig: str = ""
     sync_timeout: float = 120.0
     max_body_bytes: int = 1024 * 1024
     log_lines: int = 100
@@ -112,6 +113,8 @@ class Settings:
         ("PIER_RESERVED_NAMES", "reserved_names", _names),
         ("PIER_DOMAIN", "domain", str),
         ("PIER_SCHEDULER", "scheduler", str),
+        ("KUBECONFIG", "kubeconfig", str),  # PIER_KUBECONFIG, below, wins when both are set
+        ("PIER_KUBECONFIG", "kubeconfig", str),
         ("PIER_SYNC_TIMEOUT", "sync_timeout", float),
         ("PIER_MAX_BODY_BYTES", "max_body_bytes", int),
         ("PIER_LOG_LINES", "log_lines", int),

@@ -175,3 +175,9 @@ def test_bad_authentication_settings_are_refused(variable, value):
 def test_a_token_ttl_of_zero_is_allowed():
     assert Settings.from_env(env(PIER_TOKEN_TTL="0")).token_ttl == 0
 
+
+def test_the_kubeconfig_is_pier_kubeconfig_else_kubeconfig():
+    assert Settings.from_env(env()).kubeconfig == ""  # in a cluster: the pod's service account
+    assert Settings.from_env(env(KUBECONFIG="/home/ada/.kube/config")).kubeconfig == "/home/ada/.kube/config"
+    both = env(KUBECONFIG="/home/ada/.kube/config", PIER_KUBECONFIG="/etc/pier/kubeconfig")
+    assert Settings.from_env(both).kubeconfig == "/etc/pier/kubeconfig"
