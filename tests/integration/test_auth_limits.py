@@ -58,6 +58,12 @@ def test_the_counts_are_shared_by_every_web_worker(app_with, alice):
     assert log_in(first, "alice", PASSWORD).status_code == 429
 
 
+def test_without_redis_each_worker_still_counts(app_with, alice):
+    client = app_with(login_rate="2/minute", redis_url="redis://127.0.0.1:1/0").test_client()  # nothing there
+    assert [log_in(client, "alice", "wrong").status_code for _ in range(2)] == [400, 400]
+    assert_too_many(log_in(client, "alice", PASSWORD), "Too many failed logins for this username")
+
+
 def test_a_forged_forwarded_for_header_does_not_reset_the_count(app_with, alice):
     client = app_with(login_rate="2/minute").test_client()
     for n in range(2):
