@@ -1,6 +1,6 @@
 """Rate limits on what a stranger can hammer: failed logins, registrations and the builder's key look-ups.
 
-Flask-Limiter counts in Redis (the broker, PIER_REDIS_URL), so every web worker shares the counts; while Redis
+Flask-Limiter counts in Redis (the broker, REDIS_URL), so every web worker shares the counts; while Redis
 cannot be reached each worker counts in its own memory instead. A refused request gets 429 with Retry-After
 and the API's error shape, {"detail": "..."}.
 
