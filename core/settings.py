@@ -83,6 +83,10 @@ class Settings:
     backup_retention_diff: int = 7
     backup_archive_timeout: int = 55
     backup_s3_ca_file: str = ""
+    # garbage collection of old builds' images, slugs and sources (workers/runners/gc.py)
+    retention_releases: int = 10
+    gc_schedule: str = "0 4 * * *"
+    registry_config: str = "var/registry/config.yml"
 
     # (environment variable, field, parser); documented in the README's settings table.
     ENVIRONMENT = (
@@ -141,6 +145,9 @@ class Settings:
         ("PIER_BACKUP_RETENTION_DIFF", "backup_retention_diff", int),
         ("PIER_BACKUP_ARCHIVE_TIMEOUT", "backup_archive_timeout", int),
         ("PIER_BACKUP_S3_CA_FILE", "backup_s3_ca_file", str),
+        ("PIER_RETENTION_RELEASES", "retention_releases", int),
+        ("PIER_GC_SCHEDULE", "gc_schedule", str),
+        ("PIER_REGISTRY_CONFIG", "registry_config", str),
     )
 
     @classmethod
@@ -185,7 +192,8 @@ class Settings:
         if not re.fullmatch(r"[0-9]+[KMG]B?", self.container_memory, re.IGNORECASE):
             raise SettingsError("PIER_CONTAINER_MEMORY must be a size such as 512M or 1G")
         for variable, name in (("PIER_BACKUP_FULL_SCHEDULE", "backup_full_schedule"),
-                               ("PIER_BACKUP_DIFF_SCHEDULE", "backup_diff_schedule")):
+                               ("PIER_BACKUP_DIFF_SCHEDULE", "backup_diff_schedule"),
+                               ("PIER_GC_SCHEDULE", "gc_schedule")):
             if len(getattr(self, name).split()) != 5:
                 raise SettingsError(f"{variable} must be a cron schedule of five fields, e.g. '0 3 * * 0'")
         if self.backup_retention_full < 1 or self.backup_retention_diff < 1:
@@ -203,7 +211,8 @@ class Settings:
                                ("PIER_MAX_REPLICAS", "max_replicas"), ("PIER_MAX_CONFIG_BYTES", "max_config_bytes"),
                                ("PIER_MAX_RUNS_PER_USER", "max_runs_per_user"),
                                ("PIER_LOG_FOLLOW_PER_USER", "log_follow_per_user"),
-                               ("PIER_LOG_FOLLOW_MAX", "log_follow_max"), ("PIER_CONTAINER_PIDS", "container_pids")):
+                               ("PIER_LOG_FOLLOW_MAX", "log_follow_max"), ("PIER_CONTAINER_PIDS", "container_pids"),
+                               ("PIER_RETENTION_RELEASES", "retention_releases")):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{variable} must be at least 1")
 

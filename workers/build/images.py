@@ -26,3 +26,29 @@ def remove_app_images(settings, app):
                 raise
     client.close()
     return removed
+
+
+def remove_images(references):
+    """Removes these image names from the engine, never by force: an image that another name still holds
+    only loses this one, and one a container still uses stays. Returns (names removed, bytes the engine's
+    layers shrank by meanwhile). An engine that cannot be reached holds nothing to remove."""
+    try:
+        client = docker.from_env(timeout=120)
+        before = client.df()["LayersSize"]
+    except DockerException:
+        return [], 0
+    removed = []
+    try:
+        for reference in references:
+            try:
+                client.images.remove(reference)
+                removed.append(reference)
+            except ImageNotFound:
+                pass
+            except APIError as exc:  # 409: a container still uses it
+                if exc.status_code != 409:
+                    raise
+        after = client.df()["LayersSize"]
+    finally:
+        client.close()
+    return removed, max(0, before - after)

@@ -40,7 +40,7 @@ def execute(task, operation_uuid, runner):
     with operations.lease(operation):
         try:
             result = runner(operation, current_app.config["PIER"])
-        except (SchedulerError, BackupError) as exc:  # the user reads these as they are
+        except (SchedulerError, BackupError, RegistryError, StorageError) as exc:  # the user reads these as they are
             fail(operation, str(exc))
         except DBAPIError as exc:
             if exc.connection_invalidated:
