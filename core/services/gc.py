@@ -55,7 +55,8 @@ def plan(app_uuid, settings):
     """Locks the app's row until `record` commits, and returns what to keep and what to collect; None when
     the app is gone. Only images of the app's own repository in Pier's registry are collected: an image from
     elsewhere is not Pier's to delete, and a build that shares its image with a kept build stays usable."""
-    app = db.session.execute(db.select(App).where(App.uuid == app_uuid).with_for_update()).scalar_one_or_none()
+    locked = db.session.execute(db.select(App.uuid).where(App.uuid == app_uuid).with_for_update()).first()
+    app = db.session.get(App, app_uuid) if locked else None
     if app is None:
         db.session.rollback()
         return None

@@ -30,25 +30,26 @@ def remove_app_images(settings, app):
 
 def remove_images(references):
     """Removes these image names from the engine, never by force: an image that another name still holds
-    only loses this one, and one a container still uses stays. Returns (names removed, bytes the engine's
-    layers shrank by meanwhile). An engine that cannot be reached holds nothing to remove."""
+    only loses this one, and one a container still uses stays. Returns (names removed, bytes freed: the
+    layers that were the removed images' own). An engine that cannot be reached holds nothing to remove."""
     try:
         client = docker.from_env(timeout=120)
-        before = client.df()["LayersSize"]
+        own_bytes = {image["Id"]: image["Size"] - max(image["SharedSize"], 0) for image in client.df()["Images"]}
     except DockerException:
         return [], 0
-    removed = []
+    removed, freed = [], 0
     try:
         for reference in references:
             try:
-                client.images.remove(reference)
-                removed.append(reference)
+                answer = client.api.remove_image(reference)
             except ImageNotFound:
-                pass
+                continue
             except APIError as exc:  # 409: a container still uses it
                 if exc.status_code != 409:
                     raise
-        after = client.df()["LayersSize"]
+                continue
+            removed.append(reference)
+            freed += sum(own_bytes.get(entry["Deleted"], 0) for entry in answer or () if "Deleted" in entry)
     finally:
         client.close()
-    return removed, max(0, before - after)
+    return removed, freed

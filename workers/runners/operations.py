@@ -57,6 +57,7 @@ def execute(task, operation_uuid, runner):
 
 
 def _internal_error(operation, exc):
+    db.session.rollback()  # a failed statement leaves the transaction unusable, even to read the operation
     log.exception("operation %s (%s) failed", operation.uuid, operation.kind)
     fail(operation, f"Internal error in {operation.kind} ({type(exc).__name__}); operation {operation.uuid}")
 
