@@ -23,9 +23,13 @@ from docker.errors import ImageNotFound
 
 from core.push_locks import PushLocks
 from core.storage import FilesystemStore
+from tests.integration.test_builder import web_app
+from tests.integration.test_destroy import registry_tags
 from tests.support import recording_scheduler as recorder
 from tests.support import release_list
+from tests.support.builder import builder, pusher, served  # noqa: F401 - fixtures
 from tests.support.s3 import free_port
+from tests.support.waiting import wait_for
 from workers.registry import folder_bytes
 from workers.registry_gate import RegistryGate
 from workers.runners import gc as gc_runner
@@ -233,3 +237,31 @@ def test_a_sweep_waits_for_pushes_in_progress_and_pushes_wait_for_the_sweep(app,
     assert entered.wait(10)
     thread.join(10)
     assert waited == ["told"] and gate.in_progress() == 0
+
+
+def test_a_git_push_waits_at_the_gate_while_the_registry_is_swept(app, alice, pusher):
+    alice.create_app("gc-pushed")
+    repo = pusher.repo("gc-pushed", web_app("pushed after the sweep"))
+    lines = []
+
+    def read(process):
+        for line in process.stdout:
+            lines.append(line)
+
+    def told():
+        return any("Waiting for the registry's garbage collection" in line for line in lines)
+
+    try:
+        with RegistryGate(app.config["PIER"].redis_url).closed(600, drain_seconds=0):
+            process = pusher.push(repo, "gc-pushed", background=True)
+            reader = threading.Thread(target=read, args=(process,), daemon=True)
+            reader.start()
+            wait_for(lambda: told() or process.poll() is not None, 300)
+            assert told(), "".join(lines)
+            assert registry_tags("gc-pushed", app.config["PIER"]) == [], "it pushed while the registry was swept"
+        assert process.wait(timeout=300) == 0
+        reader.join(10)
+        assert "Done, gc-pushed:v2 deployed to Pier" in "".join(lines)
+        assert served(app, "gc-pushed") == "pushed after the sweep"
+    finally:
+        assert alice.delete("/v2/apps/gc-pushed").status_code == 204
