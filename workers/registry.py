@@ -19,6 +19,7 @@ MANIFEST_TYPES = ", ".join((
 ))
 TIMEOUT = 30
 ROOT = Path(__file__).resolve().parents[1]
+EMPTY = re.compile(r"Path not found: \S*/docker/registry/v2/repositories\b")
 SWEPT = re.compile(r"(\d+) blobs marked, (\d+) blobs and (\d+) manifests eligible for deletion")
 
 
@@ -104,6 +105,8 @@ def garbage_collect(config, timeout):
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise RegistryError(f"the registry's garbage collection could not run: {exc}") from None
     output = done.stdout + done.stderr
+    if done.returncode != 0 and EMPTY.search(output):
+        return 0, 0  # nothing was ever pushed: distribution fails to list the repositories it has none of
     swept = SWEPT.search(output)
     if done.returncode != 0 or swept is None:
         tail = " ".join(output.strip().splitlines()[-3:])[-500:]

@@ -19,19 +19,23 @@ import bcrypt
 import docker
 import pytest
 import requests
+from celery.schedules import crontab
 from docker.errors import ImageNotFound
 
+from core.extensions import db
+from core.models import Operation
 from core.push_locks import PushLocks
 from core.storage import FilesystemStore
 from tests.integration.test_builder import web_app
 from tests.integration.test_destroy import registry_tags
 from tests.support import recording_scheduler as recorder
-from tests.support import release_list
+from tests.support import release_list, wait_for_operation
 from tests.support.builder import builder, pusher, served  # noqa: F401 - fixtures
 from tests.support.s3 import free_port
 from tests.support.waiting import wait_for
 from workers.registry import folder_bytes
 from workers.registry_gate import RegistryGate
+from workers.celery_app import make_celery
 from workers.runners import gc as gc_runner
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -210,6 +214,29 @@ def test_gc_keeps_the_newest_releases_and_the_running_one_and_frees_the_rest(app
         for reference, _ in builds.values():
             if in_engine(client, reference):
                 client.images.remove(reference, force=True)
+
+
+def test_beat_asks_daily_and_a_collection_waits_for_pushes_in_progress_while_others_are_refused(
+        app, admin, worker, own_registry):
+    celery = app.extensions.get("celery") or make_celery(app)
+    entry = celery.conf.beat_schedule["garbage collection"]
+    assert (entry["task"], entry["schedule"]) == ("gc.schedule", crontab(minute="0", hour="4"))
+    with recorder.settings_changed(app, registry=own_registry.address, registry_password=own_registry.password,
+                                   registry_config=str(own_registry.config)):
+        with RegistryGate(app.config["PIER"].redis_url).pushing(120):
+            first = admin.post("/v2/gc", headers={"Prefer": "respond-async"})
+            assert first.status_code == 202
+            second = admin.post("/v2/gc")
+            assert second.status_code == 409
+            assert second.get_json() == {"detail": "Garbage collection is running already; try again when it ends."}
+            with app.app_context():
+                gc_runner.scheduled()  # what beat runs: not a second collection either
+                assert db.session.execute(db.select(db.func.count()).where(Operation.kind == "gc")).scalar() == 1
+        finished = wait_for_operation(admin, first.headers["Location"], timeout=120)
+        assert finished["state"] == "succeeded", finished["error"]
+    with app.app_context():
+        sweep = db.session.execute(db.select(Operation.result).where(Operation.kind == "gc")).scalar()["registry_sweep"]
+    assert "skipped" not in sweep and sweep["blobs_deleted"] == 0, sweep  # it swept once the push had ended
 
 
 def test_a_sweep_waits_for_pushes_in_progress_and_pushes_wait_for_the_sweep(app, tmp_path):
