@@ -26,7 +26,7 @@ class Freed:
     engine_images: list = field(default_factory=list)
 
 
-def collect(operation, settings, drain_seconds=DRAIN_SECONDS):
+def collect(operation, settings):
     """The operation's job: every app's old builds, then the registry's sweep. Returns what was freed."""
     registry, store, freed, apps = Registry(settings), store_for(settings), Freed(), {}
     locks = PushLocks(settings.redis_url, APP_LOCK_SECONDS)
@@ -35,7 +35,7 @@ def collect(operation, settings, drain_seconds=DRAIN_SECONDS):
         if outcome:
             apps[app_id] = outcome
     removed, engine_bytes = remove_images(freed.engine_images)
-    sweep = sweep_registry(settings, drain_seconds)
+    sweep = sweep_registry(settings, DRAIN_SECONDS)
     log.info("garbage collection: %d manifests, %d storage keys (%d bytes), %d engine images (%d bytes); "
              "registry: %s", freed.manifests, freed.storage_keys, freed.storage_bytes, len(removed), engine_bytes,
              sweep)
