@@ -28,11 +28,13 @@ from core.push_locks import PushLocks
 from core.storage import FilesystemStore
 from tests.integration.test_builder import web_app
 from tests.integration.test_destroy import registry_tags
+from tests.integration.test_registry_s3 import s3_registry, tiny_image  # noqa: F401 - fixture
 from tests.support import recording_scheduler as recorder
 from tests.support import release_list, wait_for_operation
 from tests.support.builder import builder, pusher, served  # noqa: F401 - fixtures
-from tests.support.s3 import free_port
+from tests.support.s3 import free_port, s3_endpoint  # noqa: F401 - fixture
 from tests.support.waiting import wait_for
+from workers import registry as registries
 from workers.registry import folder_bytes
 from workers.registry_gate import RegistryGate
 from workers.celery_app import make_celery
@@ -292,3 +294,27 @@ def test_a_git_push_waits_at_the_gate_while_the_registry_is_swept(app, alice, pu
         assert served(app, "gc-pushed") == "pushed after the sweep"
     finally:
         assert alice.delete("/v2/apps/gc-pushed").status_code == 204
+
+
+def test_a_registry_on_s3_is_swept_too(s3_registry, tmp_path):  # noqa: F811
+    address, store = s3_registry
+    config = tmp_path / "config.yml"  # where the fixture wrote the registry's config
+    client = docker.from_env()
+    for tag in ("old", "new"):
+        tiny_image(client, f"{address}/gc-s3:{tag}")
+        for chunk in client.api.push(f"{address}/gc-s3", tag=tag, stream=True, decode=True):
+            assert "error" not in chunk, chunk
+        client.images.remove(f"{address}/gc-s3:{tag}", force=True)
+
+    def blobs():
+        return [key for key in store.list("registry") if "/blobs/" in key and key.endswith("/data")]
+
+    digest = requests.head(f"http://{address}/v2/gc-s3/manifests/old", headers={"Accept": MANIFEST_V2},
+                           timeout=10).headers["Docker-Content-Digest"]
+    assert requests.delete(f"http://{address}/v2/gc-s3/manifests/{digest}", timeout=10).status_code == 202
+    before = blobs()
+    assert registries.data_folder(config) is None, "its bytes are not counted on S3"
+    marked, deleted = registries.garbage_collect(config, 120)
+    assert deleted == 3 and len(blobs()) == len(before) - 3  # the old image's layer, config and manifest
+    pulled = client.images.pull(f"{address}/gc-s3:new")
+    client.images.remove(pulled.id, force=True)
