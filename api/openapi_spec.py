@@ -37,6 +37,7 @@ TAGS = {
     "operations": "Long jobs (Pier extension)", "hooks": "Builder callbacks (builder key, not a user token)",
     "health": "Probes outside /v2", "meta": "This document",
     "backups": "The platform database's backups (administrators; Pier extension)",
+    "gc": "Garbage collection of old builds' images, slugs and sources (administrators; Pier extension)",
 }
 
 
@@ -248,6 +249,9 @@ def _other_routes():
         ("/v2/backups", "post", op("Take a backup of the database now, as an operation", "backups", json(
             "201", "the backup taken (or why it was skipped)", {"type": "object"}), "400 401 403 409",
             body("NewBackup", required=False), job=True)),
+        ("/v2/gc", "post", op("Collect old builds now (PIER_RETENTION_RELEASES), as an operation", "gc", json(
+            "201", "what was freed: registry manifests, storage keys and bytes, engine images and bytes, the "
+            "registry's sweep", {"type": "object"}), "400 401 403 409", job=True)),
         ("/v2/operations/{operation_id}", "get", show("A long job's state", "operations", ref("Operation"),
                                                       "401 404")),
         ("/healthz", "get", op("Liveness probe", "health", text("200", "OK"), security=ANONYMOUS)),

@@ -2,8 +2,8 @@
 import click
 
 from cli import API_VERSION, VERSION
-from cli.commands import (apps, auth, backups, builds, config, domains, healthchecks, keys, limits, perms,  # noqa: F401
-                          ps, routing)
+from cli.commands import (apps, auth, backups, builds, config, domains, gc, healthchecks, keys, limits,  # noqa: F401
+                          perms, ps, routing)
 from cli.options import COMMANDS, TOPICS
 
 # Deis's shortcuts (workflow-cli `parser`), plus a bare topic meaning its list or info command.

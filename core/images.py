@@ -57,3 +57,17 @@ def check(reference, app_id, platform_registry):
         raise ValueError(f"Images in Pier's registry belong to their app: {app_id} may deploy "
                          f"{platform_registry}/{app_id}:<tag> only.")
     return reference
+
+
+def own_tag(reference, app_id, platform_registry):
+    """The tag (or digest) of `reference` when it names an image of the app's own repository in Pier's
+    registry: 'git-1a2b3c4d' of '127.0.0.1:5000/web:git-1a2b3c4d'. None for any other image, which garbage
+    collection leaves alone (it is not Pier's to delete)."""
+    registry, repository = registry_and_repository(reference)
+    if not is_platform_registry(registry, platform_registry) or repository != app_id:
+        return None
+    name, at, digest = reference.partition("@")
+    if at:
+        return digest
+    last = name.rsplit("/", 1)[-1]
+    return last.rsplit(":", 1)[1] if ":" in last else "latest"

@@ -24,6 +24,8 @@ TASK_QUEUES = {
     "backups.take": PERIODIC,
     "backups.schedule": PERIODIC,
     "backups.observe": PERIODIC,
+    "gc.collect": PERIODIC,
+    "gc.schedule": PERIODIC,
 }
 
 _producers = {}

@@ -102,6 +102,10 @@ class Settings:
     key_lookup_rate: str = "120/minute"
     password_min_length: int = 8
     token_ttl: int = THIRTY_DAYS
+    # garbage collection of old builds' images, slugs and sources (workers/runners/gc.py)
+    retention_releases: int = 10
+    gc_schedule: str = "0 4 * * *"
+    registry_config: str = "var/registry/config.yml"
 
     # (environment variable, field, parser); documented in the README's settings table.
     ENVIRONMENT = (
@@ -174,6 +178,9 @@ class Settings:
         ("PIER_KEY_LOOKUP_RATE", "key_lookup_rate", str),
         ("PIER_PASSWORD_MIN_LENGTH", "password_min_length", int),
         ("PIER_TOKEN_TTL", "token_ttl", int),
+        ("PIER_RETENTION_RELEASES", "retention_releases", int),
+        ("PIER_GC_SCHEDULE", "gc_schedule", str),
+        ("PIER_REGISTRY_CONFIG", "registry_config", str),
     )
 
     @classmethod
@@ -218,7 +225,8 @@ class Settings:
         if not re.fullmatch(r"[0-9]+[KMG]B?", self.container_memory, re.IGNORECASE):
             raise SettingsError("PIER_CONTAINER_MEMORY must be a size such as 512M or 1G")
         for variable, name in (("PIER_BACKUP_FULL_SCHEDULE", "backup_full_schedule"),
-                               ("PIER_BACKUP_DIFF_SCHEDULE", "backup_diff_schedule")):
+                               ("PIER_BACKUP_DIFF_SCHEDULE", "backup_diff_schedule"),
+                               ("PIER_GC_SCHEDULE", "gc_schedule")):
             if len(getattr(self, name).split()) != 5:
                 raise SettingsError(f"{variable} must be a cron schedule of five fields, e.g. '0 3 * * 0'")
         if self.backup_retention_full < 1 or self.backup_retention_diff < 1:
@@ -239,7 +247,8 @@ class Settings:
                                ("PIER_LOG_FOLLOW_MAX", "log_follow_max"), ("PIER_CONTAINER_PIDS", "container_pids"),
                                ("PIER_BUILDER_AUTH_FAILURES", "builder_auth_failures"),
                                ("PIER_BUILDER_UNAUTHENTICATED_PER_SOURCE", "builder_unauthenticated_per_source"),
-                               ("PIER_BUILDER_UNAUTHENTICATED", "builder_unauthenticated")):
+                               ("PIER_BUILDER_UNAUTHENTICATED", "builder_unauthenticated"),
+                               ("PIER_RETENTION_RELEASES", "retention_releases")):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{variable} must be at least 1")
         for variable, name in (("PIER_LOGIN_RATE", "login_rate"), ("PIER_REGISTER_RATE", "register_rate"),

@@ -1,33 +1,4 @@
-"""Per-app push locks in Redis (redis-py's Lock): one push at a time per app, released only by the push
-that holds it. A lock lives `timeout` seconds unless renewed: the builder renews the locks of its running
-pushes every third of it, so a builder that dies (even by SIGKILL) frees its apps within `timeout`."""
-import redis
-from redis.exceptions import LockError
+"""The builder's per-app push locks live in the core: garbage collection takes them too."""
+from core.push_locks import PushLocks
 
-
-class PushLocks:
-    def __init__(self, redis_url, timeout):
-        self.redis = redis.Redis.from_url(redis_url)
-        self.timeout = timeout
-
-    @staticmethod
-    def key(app):
-        return f"pier:push-lock:{app}"
-
-    def acquire(self, app):
-        """The held lock when it was free, else None. Not thread-local: Twisted releases it from another thread."""
-        lock = self.redis.lock(self.key(app), timeout=self.timeout, blocking=False, thread_local=False)
-        return lock if lock.acquire() else None
-
-    def release(self, app, lock):
-        try:
-            lock.release()
-        except LockError:  # expired, and maybe taken by another push since: not ours to free any more
-            pass
-
-    def renew(self, lock):
-        """Gives a held lock `timeout` more seconds; False when it was lost (expired and taken)."""
-        try:
-            return lock.reacquire()
-        except LockError:
-            return False
+__all__ = ["PushLocks"]

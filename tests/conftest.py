@@ -23,6 +23,7 @@ def settings_for_tests(**overrides):
         scheduler="none",
         sync_timeout=30.0,
         registry_password=os.environ.get("PIER_REGISTRY_PASSWORD", ""),  # the machine's registry asks for it
+        registry_config="",  # no test sweeps the machine's registry (tests/integration/test_gc.py runs its own)
     )
     values.update(overrides)
     return Settings(**values)

@@ -41,7 +41,8 @@ def make_celery(flask_app):
         broker_transport_options={"visibility_timeout": settings.job_time_limit + VISIBILITY_MARGIN},
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
-        include=["workers.tasks.operations", "workers.tasks.periodic", "workers.tasks.build", "workers.tasks.backups"],
+        include=["workers.tasks.operations", "workers.tasks.periodic", "workers.tasks.build", "workers.tasks.backups",
+                 "workers.tasks.gc"],
         beat_schedule={
             "reconcile": {"task": "reconcile.apps", "schedule": RECONCILE_SECONDS,
                           "options": {"expires": RECONCILE_SECONDS, "queue": jobs.PERIODIC}},
@@ -55,6 +56,8 @@ def make_celery(flask_app):
                                     "schedule": crontab(**cron_fields(settings.backup_diff_schedule))},
             "backup listing": {"task": "backups.observe", "schedule": BACKUP_LIST_SECONDS,
                                "options": {"expires": BACKUP_LIST_SECONDS, "queue": jobs.PERIODIC}},
+            "garbage collection": {"task": "gc.schedule", "options": {"queue": jobs.PERIODIC},
+                                   "schedule": crontab(**cron_fields(settings.gc_schedule))},
         },
     )
     flask_app.extensions["celery"] = celery

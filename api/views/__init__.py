@@ -11,6 +11,7 @@ def register_blueprints(app):
         certs,
         config,
         domains,
+        gc,
         health,
         hooks,
         keys,

@@ -1,6 +1,7 @@
 import uuid as uuidlib
+from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -38,6 +39,8 @@ class Build(UuidKeyed, Timestamped, db.Model):
     sha: Mapped[str] = mapped_column(String(40), nullable=False, default="")
     procfile: Mapped[dict] = mapped_column(JSONB, nullable=False, default=dict)
     dockerfile: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    # when garbage collection deleted its image (and stored source and slug): its releases cannot run again
+    collected: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     app = relationship("App")
     owner = relationship("User")

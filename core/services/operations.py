@@ -49,6 +49,7 @@ KINDS = {
     "destroy": Kind("app.destroy", exclusive=True),
     "repair": Kind("app.repair", exclusive=True),  # reconcile's redeploy in place of a drifted app
     "backup": Kind("backups.take", exclusive=True, platform=True),
+    "gc": Kind("gc.collect", exclusive=True, platform=True),
 }
 EXCLUSIVE = tuple(name for name, kind in KINDS.items() if kind.exclusive)
 # jobs that change an app's processes start only once an earlier one's after-work is over (see `settling`)

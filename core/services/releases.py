@@ -8,7 +8,7 @@ from core.errors import Conflict, ValidationError
 from core.extensions import db
 from core.models import Build, Config, Release
 from core.models.release import CONFIG_FIELDS
-from core.services import events, operations
+from core.services import events, gc, operations
 from core.services.apps import lock
 
 RELEASE_PHASE = "release"  # a Procfile type run once before a release goes live, never scaled
@@ -147,6 +147,8 @@ def rollback(app, user, version=None):
         raise ValidationError(f"Release v{target_version} does not exist.")
     if target.failed:
         raise ValidationError("Cannot roll back to failed release.")
+    if target.build is not None and target.build.collected is not None:
+        raise ValidationError(gc.collected_message(target_version, current_app.config["PIER"]))
     if target.build is None and current.build is not None:
         # it would leave the app a release with nothing to run while the old containers kept serving
         raise ValidationError(f"Cannot roll back to v{target_version}: it predates the app's first build.")

@@ -96,6 +96,10 @@ class Store:
         """Returns the sorted keys beneath the folder `prefix`; "" lists every key."""
         raise NotImplementedError
 
+    def sizes(self, prefix=""):
+        """Returns {key: bytes} for the keys beneath the folder `prefix`, as `list` finds them."""
+        raise NotImplementedError
+
     def url(self, key):
         """Returns an absolute URL for the object: `file:///...` or the S3 endpoint's URL of it."""
         raise NotImplementedError

@@ -172,23 +172,26 @@ class FilesystemStore(Store):
                 pass
 
     def list(self, prefix=""):
+        return sorted(self.sizes(prefix))
+
+    def sizes(self, prefix=""):
         base = check_prefix(prefix, allow_everything=True)
         folders = base.split("/") if base else []
-        keys = []
+        found = {}
         with _translated(f"listing {prefix or 'every key'}"):
             try:
                 with self._folder(folders) as fd:
                     # fwalk's errors would be swallowed without onerror; a half listing must never pass.
                     for folder, _, names, folder_fd in os.fwalk(".", dir_fd=fd, onerror=_raise):
                         for name in names:
-                            mode = os.stat(name, dir_fd=folder_fd, follow_symlinks=False).st_mode
-                            if "~" in name or not stat.S_ISREG(mode):
+                            info = os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
+                            if "~" in name or not stat.S_ISREG(info.st_mode):
                                 continue
                             relative = os.path.normpath(os.path.join(folder, name))
-                            keys.append("/".join(folders + relative.split(os.sep)))
+                            found["/".join(folders + relative.split(os.sep))] = info.st_size
             except NotFound:
-                return []
-        return sorted(keys)
+                return {}
+        return found
 
     def url(self, key):
         return pathlib.Path(self.root, *check_key(key).split("/")).as_uri()

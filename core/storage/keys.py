@@ -1,12 +1,17 @@
 """Where a build's files live in object storage."""
 
 
+def build_prefix(app, sha):
+    """Everything stored for one build: its source tarball and, for buildpack apps, its slug."""
+    return f"apps/{app}/git-{sha[:8]}"
+
+
 def source_key(app, sha):
-    return f"apps/{app}/git-{sha[:8]}/source.tar.gz"
+    return f"{build_prefix(app, sha)}/source.tar.gz"
 
 
 def slug_key(app, sha):
-    return f"apps/{app}/git-{sha[:8]}/slug.tgz"
+    return f"{build_prefix(app, sha)}/slug.tgz"
 
 
 def cache_key(app):

@@ -165,15 +165,17 @@ class S3Store(Store):
                                    f"were not deleted, e.g. {first.get('Key')}: {first.get('Message')}")
 
     def list(self, prefix=""):
+        return sorted(self.sizes(prefix))
+
+    def sizes(self, prefix=""):
         base = check_prefix(prefix, allow_everything=True)
         pages = self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=f"{base}/" if base else "")
         try:
             # Pages are fetched lazily, so the loop itself must sit inside the try.
-            keys = [item["Key"] for page in pages for item in page.get("Contents", ())]
+            return {item["Key"]: item["Size"] for page in pages for item in page.get("Contents", ())}
         except (BotoCoreError, ClientError) as exc:
             raise self._error(f"listing {prefix or 'every key'}", exc) from exc
-        return sorted(keys)
 
     def url(self, key):
         path = quote(check_key(key))

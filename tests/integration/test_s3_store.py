@@ -129,6 +129,9 @@ def test_contract_list_and_delete_prefix(store):
     assert store.list("apps/web/") == store.list("apps/web")
     assert store.list("") == ["apps/web/a/deep", "apps/web/m", "apps/web/z", "apps/web2/x", "top"]
     assert store.list("apps/none") == [] and store.list("top") == []
+    store.put_bytes("apps/web/m", b"twelve bytes")
+    assert store.sizes("apps/web") == {"apps/web/a/deep": 1, "apps/web/m": 12, "apps/web/z": 1}
+    assert store.sizes("apps/none") == {}
     store.delete("apps/web/m")
     store.delete_prefix("apps/web")
     assert store.list("") == ["apps/web2/x", "top"]

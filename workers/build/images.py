@@ -26,3 +26,30 @@ def remove_app_images(settings, app):
                 raise
     client.close()
     return removed
+
+
+def remove_images(references):
+    """Removes these image names from the engine, never by force: an image that another name still holds
+    only loses this one, and one a container still uses stays. Returns (names removed, bytes freed: the
+    layers that were the removed images' own). An engine that cannot be reached holds nothing to remove."""
+    try:
+        client = docker.from_env(timeout=120)
+        own_bytes = {image["Id"]: image["Size"] - max(image["SharedSize"], 0) for image in client.df()["Images"]}
+    except DockerException:
+        return [], 0
+    removed, freed = [], 0
+    try:
+        for reference in references:
+            try:
+                answer = client.api.remove_image(reference)
+            except ImageNotFound:
+                continue
+            except APIError as exc:  # 409: a container still uses it
+                if exc.status_code != 409:
+                    raise
+                continue
+            removed.append(reference)
+            freed += sum(own_bytes.get(entry["Deleted"], 0) for entry in answer or () if "Deleted" in entry)
+    finally:
+        client.close()
+    return removed, freed

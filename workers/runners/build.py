@@ -22,6 +22,7 @@ from core.storage import StorageError, store_for
 from core.storage.keys import slug_key, source_key
 from workers import safe_tar
 from workers.build import BuildFailed, buildpack, dockerfile, dockerfile_rules, procfile, registry
+from workers.registry_gate import GateClosed, RegistryGate
 
 log = logging.getLogger("pier.builds")
 
@@ -114,10 +115,21 @@ class Build:
         else:
             types = self.buildpack(source, types, repository, tag, buildpack_url, disable_cache)
             kind = ""
-        started = time.monotonic()
-        registry.push(self.client, repository, tag, self.publish, self.settings.registry_auth())
-        self.timed("registry", started)
+        self.push(repository, tag)
         return {"image": f"{repository}:{tag}", "procfile": types, "dockerfile": kind}
+
+    def push(self, repository, tag):
+        """Pushes through the registry gate: never while the registry's garbage collection sweeps."""
+        gate = RegistryGate(self.settings.redis_url)
+        try:
+            with gate.pushing(max(1.0, self.deadline - time.monotonic()),
+                              on_wait=lambda: self.publish.step("Waiting for the registry's garbage collection")):
+                started = time.monotonic()
+                registry.push(self.client, repository, tag, self.publish, self.settings.registry_auth())
+                self.timed("registry", started)
+        except GateClosed:
+            raise BuildFailed("The registry's garbage collection outlasted this build's time limit "
+                              "(PIER_BUILD_TIMEOUT); push again when it ends.") from None
 
     def fetch_source(self):
         source = self.workdir / "source"

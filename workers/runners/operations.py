@@ -42,7 +42,7 @@ def execute(task, operation_uuid, runner):
     with operations.lease(operation):
         try:
             result = runner(operation, current_app.config["PIER"])
-        except (SchedulerError, BackupError) as exc:  # the user reads these as they are
+        except (SchedulerError, BackupError, RegistryError, StorageError) as exc:  # the user reads these as they are
             fail(operation, str(exc))
         except DBAPIError as exc:
             if exc.connection_invalidated:
@@ -105,6 +105,7 @@ def later(operation, action, what):
 
 
 def _internal_error(operation, exc):
+    db.session.rollback()  # a failed statement leaves the transaction unusable, even to read the operation
     log.exception("operation %s (%s) failed", operation.uuid, operation.kind)
     fail(operation, f"Internal error in {operation.kind} ({type(exc).__name__}); operation {operation.uuid}")
 
