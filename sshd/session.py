@@ -1,6 +1,7 @@
 """One SSH session: checks the request, takes the app's push lock, runs git with Pier's hook."""
 import os
 import signal
+import time
 
 from twisted.conch.interfaces import ISession
 from twisted.conch.ssh import connection
@@ -8,7 +9,7 @@ from twisted.internet import error, reactor, threads
 from twisted.python import components, failure, log
 from zope.interface import implementer
 
-from sshd import commands, repos
+from sshd import commands, metrics, repos
 from sshd.auth import PushUser
 
 FAILED = 128  # what git itself exits with when the remote side refuses
@@ -42,6 +43,7 @@ class PushSession:
         self.process = None
         self.protocol = None
         self.lock = None  # (app, token) while this session holds the app's push lock
+        self.verb = None
 
     # -- what a client may ask for ------------------------------------------------------------
     def execCommand(self, protocol, raw):
@@ -49,6 +51,7 @@ class PushSession:
         self.protocol = protocol
         try:
             verb, app = commands.parse(raw)
+            self.verb = verb
             self._authorize(app)
         except commands.Refused as refused:
             return self._refuse(str(refused))
@@ -119,7 +122,7 @@ class PushSession:
         # setsid: git and its hook get their own process group, so a client that leaves stops them all.
         self.process = reactor.spawnProcess(self.protocol, "/usr/bin/setsid", ["setsid", verb, str(repo)],
                                             env=environment, path=str(repo))
-        self.protocol.processEnded = self._ended(self.protocol.processEnded)
+        self.protocol.processEnded = self._ended(self.protocol.processEnded, time.monotonic())
         for data in pending.data:
             self.process.write(data)
         if pending.eof:
@@ -127,9 +130,11 @@ class PushSession:
         if pending.lost:
             self.closed()
 
-    def _ended(self, report):
+    def _ended(self, report, started):
         def ended(reason=None):
             self._unlock()
+            if self.verb == commands.PUSH:
+                metrics.push_ended(metrics.outcome_of(reason), time.monotonic() - started)
             report(reason)
         return ended
 
@@ -147,6 +152,8 @@ class PushSession:
                      "it keeps failing.")
 
     def _refuse(self, message, code=FAILED):
+        if self.verb == commands.PUSH:
+            metrics.push_refused()
         # Later, so that the reply to the exec request reaches the client before the exit status.
         reactor.callLater(0, self._end_with, message, code)
 

@@ -23,6 +23,7 @@ def settings_for_tests(**overrides):
         scheduler="none",
         sync_timeout=30.0,
         registry_password=os.environ.get("PIER_REGISTRY_PASSWORD", ""),  # the machine's registry asks for it
+        metrics_port_base=0,  # the in-process worker serves no metrics (tests/e2e/test_metrics.py scrapes them)
     )
     values.update(overrides)
     return Settings(**values)

@@ -20,7 +20,7 @@ from core.models import App
 from core.services import releases
 from core.storage import NotFound, StorageError, store_for
 from core.storage.keys import cache_key, slug_key, source_key
-from workers import safe_tar
+from workers import metrics, safe_tar
 from workers.build import BuildFailed, buildpack, dockerfile, dockerfile_rules, procfile, registry
 
 log = logging.getLogger("pier.builds")
@@ -34,12 +34,15 @@ def run(settings, build_id, app_id, sha, buildpack_url="", disable_cache=False):
         with publish.heartbeat():
             result = _build(settings, publish, app_id, sha, buildpack_url, disable_cache, started)
     except BuildFailed as exc:
+        metrics.build_finished("failed", time.monotonic() - started)
         publish.done(False, error=str(exc))
         return
     except Exception as exc:  # the user gets a short reason; the trace goes to the worker log
         log.exception("build %s of %s failed", build_id, app_id)
+        metrics.build_finished("error", time.monotonic() - started)
         publish.done(False, error=f"Internal error in the build ({type(exc).__name__}); build {build_id}")
         return
+    metrics.build_finished("succeeded", time.monotonic() - started)
     publish.step(f"Build finished in {time.monotonic() - started:.1f}s")
     publish.done(True, **result)
 

@@ -1,5 +1,6 @@
 """Runs an operation: loads its rows, calls the scheduler, records the outcome through the core's services."""
 import logging
+import time
 import uuid
 
 from flask import current_app
@@ -16,6 +17,7 @@ from core.services import apps, operations, releases
 from core.services.releases import RELEASE_PHASE, structure_for
 from core.storage import StorageError, store_for
 from core.storage.keys import app_prefix
+from workers import metrics
 from workers.build.images import remove_app_images
 from workers.registry import Registry, RegistryError
 from workers.runners.specs import release_spec, running_release
@@ -37,6 +39,7 @@ def execute(task, operation_uuid, runner):
         raise task.retry(countdown=wait, max_retries=None)
     if operation is None:
         return
+    kind, started, outcome = operation.kind, time.monotonic(), "failed"
     with operations.lease(operation):
         try:
             result = runner(operation, current_app.config["PIER"])
@@ -54,6 +57,8 @@ def execute(task, operation_uuid, runner):
             _internal_error(operation, exc)
         else:
             operations.finish(operation, result=result)
+            outcome = "succeeded"
+    metrics.operation_finished(kind, outcome, time.monotonic() - started)
 
 
 def _internal_error(operation, exc):
