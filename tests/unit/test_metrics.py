@@ -12,6 +12,7 @@ from twisted.python.failure import Failure
 from core.metrics import multiprocess_folder, port_for, status_class
 from core.settings import Settings, SettingsError
 from router.metrics import LOG_NAME, MetricsLog, parse
+from sshd import outcome as push_outcome
 from sshd.metrics import outcome_of
 
 TOP = Path(__file__).resolve().parents[2]
@@ -94,14 +95,28 @@ def test_a_log_that_appears_after_the_router_started_is_read_from_its_start(tmp_
     assert seen == ["first|200|0.1"]
 
 
-@pytest.mark.parametrize("reason, outcome", [
-    (error.ProcessDone(0), "succeeded"),
-    (error.ProcessTerminated(exitCode=1), "failed"),
-    (error.ProcessTerminated(exitCode=128), "failed"),
-    (error.ProcessTerminated(exitCode=None, signal=15), "cancelled"),
+@pytest.mark.parametrize("reason, hook, outcome", [
+    (error.ProcessDone(0), "succeeded", "succeeded"),
+    (error.ProcessDone(0), "failed", "failed"),  # receive-pack exits 0 when its hook declines the push
+    (error.ProcessDone(0), None, "unchanged"),  # nothing new was pushed: no hook ran
+    (error.ProcessTerminated(exitCode=128), None, "failed"),
+    (error.ProcessTerminated(exitCode=None, signal=15), "failed", "cancelled"),
 ])
-def test_a_push_outcome_follows_how_git_receive_pack_ended(reason, outcome):
-    assert outcome_of(Failure(reason)) == outcome
+def test_a_push_outcome_follows_its_hook_and_how_git_receive_pack_ended(reason, hook, outcome):
+    assert outcome_of(Failure(reason), hook) == outcome
+
+
+def test_the_hook_writes_failed_until_it_succeeds_and_the_session_takes_it_once(tmp_path):
+    path = tmp_path / "push.outcome"
+    path.write_text("")
+    assert push_outcome.take(str(path)) is None and not path.exists()  # the hook never ran
+    push_outcome.write(str(path), succeeded=False)
+    assert push_outcome.take(str(path)) == "failed" and not path.exists()
+    push_outcome.write(str(path), succeeded=False)
+    push_outcome.write(str(path), succeeded=True)
+    assert push_outcome.take(str(path)) == "succeeded"
+    assert push_outcome.take(str(path)) is None
+    push_outcome.write("", succeeded=True)  # a clone: no file was asked for
 
 
 def test_each_process_has_a_port_of_its_own_and_zero_turns_them_off():
