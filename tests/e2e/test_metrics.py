@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 from core.metrics import PORT_OFFSETS
 from tests.conftest import TEST_REDIS_URL
 from tests.e2e.platform import Platform
+from tests.e2e.users import web_app
 from tests.support.builder import Pusher, free_port
 from tests.support.prometheus import Prometheus, free_port_block
 
@@ -159,10 +160,17 @@ def test_prometheus_reads_the_deploys_the_requests_and_the_pushes_the_test_made(
     api.post("/v2/keys", {"id": "laptop", "public": pusher.public_key}, 201)
     code, output = pusher.push(pusher.repo(WEB, {"a.txt": "a"}), WEB, refspec="main:feature")
     assert code != 0 and "main or master only" in output
+    # and one that builds (a real `docker build` on the builds worker) and deploys
+    code, output = pusher.push(pusher.repo("built", web_app("built")), WEB)
+    assert code == 0 and f"Done, {WEB}:v4 deployed" in output, output
+    assert f"/{WEB}:git-" in through_router(platform, WEB).text  # the in-memory scheduler answers its image
     pushes = 'pier_builder_pushes_total{outcome="%s"}'
-    prometheus.wait_for("2 pushes", lambda: (prometheus.value(pushes % "refused"), prometheus.value(pushes % "failed")),
-                        (1, 1))
+    prometheus.wait_for("the pushes", lambda: tuple(prometheus.value(pushes % outcome)
+                                                    for outcome in ("refused", "failed", "succeeded")), (1, 1, 1))
     assert prometheus.value('pier_builder_push_duration_seconds_count{outcome="failed"}') == 1
+    prometheus.wait_for("the build and its deploy", lambda: (prometheus.value('sum(pier_builds_total)'),
+                                                             prometheus.value(operations[0])), (1, 4))
+    assert prometheus.value('pier_builds_total{outcome="succeeded"}') == 1
 
     # flower's metrics: Prometheus sends the platform's password, as to the rest of flower; flower 2.2 serves
     # /metrics to anyone who reaches its port, which is why it listens on 127.0.0.1 only (README, "Metrics")
