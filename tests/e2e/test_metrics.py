@@ -21,7 +21,7 @@ from tests.support.prometheus import Prometheus, free_port_block
 BROKER = TEST_REDIS_URL.rsplit("/", 1)[0] + "/12"  # a broker of its own: no other worker consumes it
 TOKEN = "metrics-e2e-token-0123456789abcdef"
 FLOWER_PASSWORD = "flower-metrics-password"
-PROCESSES = ("web", "worker", "builds", "runs", "periodic", "router", "builder", "flower")
+PROCESSES = ("web", "worker", "builds", "runs", "periodic", "watcher", "router", "builder", "flower")
 WEB, OTHER = "metrics-web", "metrics-other"
 
 
@@ -56,8 +56,8 @@ def scraped(tmp_path_factory):
         {"job_name": "workers", "static_configs": [{"targets": [f"{local}:{base + PORT_OFFSETS[queue]}"],
                                                     "labels": {"queue": queue}}
                                                    for queue in ("builds", "deploys", "runs", "periodic")]},
-        {"job_name": "router", "static_configs": [{"targets": [f"{local}:{base + PORT_OFFSETS['router']}"]}]},
-        {"job_name": "builder", "static_configs": [{"targets": [f"{local}:{base + PORT_OFFSETS['builder']}"]}]},
+        *({"job_name": name, "static_configs": [{"targets": [f"{local}:{base + PORT_OFFSETS[name]}"]}]}
+          for name in ("watcher", "router", "builder")),
         {"job_name": "flower", "basic_auth": {"username": "pier", "password": FLOWER_PASSWORD},
          "static_configs": [{"targets": [f"{local}:{flower_port}"]}]},
     ]
@@ -65,7 +65,7 @@ def scraped(tmp_path_factory):
     try:
         platform.start()
         token = admin_token(platform.url)
-        prometheus.wait_for("every target up", lambda: health(prometheus), {"up": 8}, seconds=120)
+        prometheus.wait_for("every target up", lambda: health(prometheus), {"up": 9}, seconds=120)
         yield platform, prometheus, token
     finally:
         prometheus.stop()

@@ -1,11 +1,17 @@
 """The workers count what they do: operations by kind and outcome with their durations, reconcile rounds and
-the repairs they enqueue (read here from the test process, where the session's worker runs in a thread)."""
+the repairs they enqueue, and the newest backup (read here from the test process, where the session's worker
+runs in a thread)."""
+from datetime import datetime, timedelta, timezone
+
 from prometheus_client import REGISTRY
+
+from core.backups import Backup, BackupError
 
 from core.extensions import db
 from core.models import Operation
 from tests.support.recording_scheduler import fail_next, installed
 from tests.support.waiting import wait_for
+from workers.runners import backups
 from workers.runners.reconcile import reconcile_all
 from workers.scheduler.memory import WORLD
 
@@ -53,3 +59,31 @@ def repaired(app):
         states = list(db.session.execute(db.select(Operation.state).where(Operation.kind == "repair")).scalars())
         db.session.remove()
         return states
+
+
+class Repository:
+    """Stands in for pgBackRest: lists `found`, or cannot be read."""
+
+    def __init__(self, found=None):
+        self.found = found
+
+    def list(self):
+        if self.found is None:
+            raise BackupError("the repository cannot be read")
+        return self.found
+
+
+def backup(label, end):
+    return Backup(label=label, type="full", start=end - timedelta(minutes=5), end=end, size=1, repository_size=1,
+                  wal_start="", wal_stop="", lsn_start="", lsn_stop="", prior=None)
+
+
+def test_the_newest_backup_in_the_repository_is_the_last_success(app, monkeypatch):
+    newest = datetime(2026, 5, 3, 3, 5, 40, tzinfo=timezone.utc)
+    listed = [backup("20260426-030000F", newest - timedelta(days=7)), backup("20260503-030000F", newest)]
+    monkeypatch.setattr(backups, "_backups", lambda settings, io_timeout=None: Repository(listed))
+    backups.observe(app.config["PIER"])
+    assert sample("pier_backup_last_success_timestamp_seconds") == newest.timestamp()
+    monkeypatch.setattr(backups, "_backups", lambda settings, io_timeout=None: Repository(None))
+    backups.observe(app.config["PIER"])  # a repository that cannot be read says nothing about the last backup
+    assert sample("pier_backup_last_success_timestamp_seconds") == newest.timestamp()
