@@ -69,7 +69,7 @@ def scraped(tmp_path_factory):
         yield platform, prometheus, token
     finally:
         prometheus.stop()
-        platform.halt()
+        platform.stop()
 
 
 def health(prometheus):
