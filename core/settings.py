@@ -37,6 +37,7 @@ class Settings:
                              "www", "flower", "localhost")
     domain: str = "localhost"
     scheduler: str = "docker"
+    kubeconfig: str = ""
     sync_timeout: float = 120.0
     max_body_bytes: int = 1024 * 1024
     log_lines: int = 100
@@ -52,6 +53,12 @@ class Settings:
     controller_url: str = "http://127.0.0.1:8000"
     builder_listen: str = "2222"
     builder_host_key: str = "var/builder/ssh_host_ed25519_key"
+    builder_auth_failures: int = 20
+    builder_auth_failure_window: float = 60.0
+    builder_unauthenticated_per_source: int = 10
+    builder_unauthenticated: int = 100
+    builder_login_grace: float = 30.0
+    builder_idle_timeout: float = 3600.0
     git_root: str = "var/git"
     push_lock_timeout: int = 30
     build_timeout: int = 900
@@ -60,6 +67,7 @@ class Settings:
     registry_user: str = "pier"
     registry_password: str = field(default="", repr=False)
     stack_image: str = "pier/stack:bookworm"
+    build_cache_path: str = "var/cache/builds"
     storage: str = "filesystem"
     storage_path: str = "var/storage"
     s3_endpoint: str = ""
@@ -101,6 +109,8 @@ class Settings:
         ("PIER_RESERVED_NAMES", "reserved_names", _names),
         ("PIER_DOMAIN", "domain", str),
         ("PIER_SCHEDULER", "scheduler", str),
+        ("KUBECONFIG", "kubeconfig", str),  # PIER_KUBECONFIG, below, wins when both are set
+        ("PIER_KUBECONFIG", "kubeconfig", str),
         ("PIER_SYNC_TIMEOUT", "sync_timeout", float),
         ("PIER_MAX_BODY_BYTES", "max_body_bytes", int),
         ("PIER_LOG_LINES", "log_lines", int),
@@ -116,6 +126,12 @@ class Settings:
         ("PIER_CONTROLLER_URL", "controller_url", str),
         ("PIER_BUILDER_LISTEN", "builder_listen", str),
         ("PIER_BUILDER_HOST_KEY", "builder_host_key", str),
+        ("PIER_BUILDER_AUTH_FAILURES", "builder_auth_failures", int),
+        ("PIER_BUILDER_AUTH_FAILURE_WINDOW", "builder_auth_failure_window", float),
+        ("PIER_BUILDER_UNAUTHENTICATED_PER_SOURCE", "builder_unauthenticated_per_source", int),
+        ("PIER_BUILDER_UNAUTHENTICATED", "builder_unauthenticated", int),
+        ("PIER_BUILDER_LOGIN_GRACE", "builder_login_grace", float),
+        ("PIER_BUILDER_IDLE_TIMEOUT", "builder_idle_timeout", float),
         ("PIER_GIT_ROOT", "git_root", str),
         ("PIER_PUSH_LOCK_TIMEOUT", "push_lock_timeout", int),
         ("PIER_BUILD_TIMEOUT", "build_timeout", int),
@@ -124,6 +140,7 @@ class Settings:
         ("PIER_REGISTRY_USER", "registry_user", str),
         ("PIER_REGISTRY_PASSWORD", "registry_password", str),
         ("PIER_STACK_IMAGE", "stack_image", str),
+        ("PIER_BUILD_CACHE_PATH", "build_cache_path", str),
         ("PIER_STORAGE", "storage", str),
         ("PIER_STORAGE_PATH", "storage_path", str),
         ("PIER_S3_ENDPOINT", "s3_endpoint", str),
@@ -220,7 +237,15 @@ class Settings:
                                ("PIER_MAX_REPLICAS", "max_replicas"), ("PIER_MAX_CONFIG_BYTES", "max_config_bytes"),
                                ("PIER_MAX_RUNS_PER_USER", "max_runs_per_user"),
                                ("PIER_LOG_FOLLOW_PER_USER", "log_follow_per_user"),
-                               ("PIER_LOG_FOLLOW_MAX", "log_follow_max"), ("PIER_CONTAINER_PIDS", "container_pids")):
+                               ("PIER_LOG_FOLLOW_MAX", "log_follow_max"), ("PIER_CONTAINER_PIDS", "container_pids"),
+                               ("PIER_BUILDER_AUTH_FAILURES", "builder_auth_failures"),
+                               ("PIER_BUILDER_UNAUTHENTICATED_PER_SOURCE", "builder_unauthenticated_per_source"),
+                               ("PIER_BUILDER_UNAUTHENTICATED", "builder_unauthenticated")):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{variable} must be at least 1")
+        for variable, name in (("PIER_BUILDER_AUTH_FAILURE_WINDOW", "builder_auth_failure_window"),
+                               ("PIER_BUILDER_LOGIN_GRACE", "builder_login_grace"),
+                               ("PIER_BUILDER_IDLE_TIMEOUT", "builder_idle_timeout")):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 1):
+                raise SettingsError(f"{variable} must be at least 1 second")
 

@@ -1,7 +1,10 @@
-"""Public-key authentication: the key's fingerprint is resolved to a Pier user through the controller.
+"""Public-key authentication: a key gets in only when the controller knows it (`hooks/key/{fingerprint}`),
+and is checked before the client is asked to sign with it.
 
-A correctly signed key that no user has added is still let in, so that the git client can be told to run
-`pier keys:add` instead of a bare "Permission denied (publickey)"; such a session can run nothing.
+An unknown key fails, as in OpenSSH's sshd, so the client offers its next one (sshd.userauth tells the user
+how to add a key). When the controller cannot be reached, a correctly signed key is still let in, so that
+its first command can say so instead of a bare "Permission denied (publickey)"; such a session can run
+nothing.
 """
 import base64
 import hashlib
@@ -21,31 +24,53 @@ def fingerprint_of(blob):
 
 
 class Identity:
-    """Who a verified key belongs to: `username` is None for a key no user has added."""
+    """Who a key belongs to: `username` is None for a key no user has added, or when `problem` says why the
+    controller could not tell."""
 
     def __init__(self, fingerprint, username=None, apps=None, problem=None):
         self.fingerprint, self.username, self.apps = fingerprint, username, dict(apps or {})  # app id -> uuid
-        self.problem = problem  # why the key could not be looked up, told to the client at its first command
+        self.problem = problem  # told to the client at its first command
+
+
+class UnknownKey(UnauthorizedLogin):
+    def __init__(self, fingerprint):
+        super().__init__(f"key {fingerprint} is not known to Pier")
+        self.fingerprint = fingerprint
+
+
+# The most lookups one connection may cause. A client that waits for each answer (OpenSSH's does) meets the
+# failure limits sooner; one that sends its requests all at once, which conch would check side by side,
+# must not turn one connection into thousands of controller calls.
+LOOKUPS_PER_CONNECTION = 20
 
 
 @implementer(checkers.ICredentialsChecker)
 class KeyChecker:
+    """One per connection (see sshd.userauth): `owners` keeps the controller's answers for its keys."""
+
     credentialInterfaces = (credentials.ISSHPrivateKey,)
 
     def __init__(self, controller):
         self.controller = controller
+        self.owners = {}  # fingerprint -> Identity, for the keys the controller answered about
+        self.lookups = 0
 
     def requestAvatarId(self, creds):
         try:
             key = keys.Key.fromString(creds.blob)
         except keys.BadKeyError:
             return defer.fail(UnauthorizedLogin("unsupported key"))
-        if not creds.signature:
-            return defer.fail(error.ValidPublicKey())  # the client may now sign with this key
-        if not key.verify(creds.signature, creds.sigData):
+        if creds.signature and not key.verify(creds.signature, creds.sigData):
             return defer.fail(UnauthorizedLogin("bad signature"))
         found = fingerprint_of(creds.blob)
-        return threads.deferToThread(self._lookup, found)
+        if found in self.owners:
+            owner = defer.succeed(self.owners[found])
+        elif self.lookups >= LOOKUPS_PER_CONNECTION:
+            return defer.fail(UnauthorizedLogin("too many keys offered on one connection"))
+        else:
+            self.lookups += 1
+            owner = threads.deferToThread(self._lookup, found)
+        return owner.addCallback(self._decide, signed=bool(creds.signature))
 
     def _lookup(self, found):
         try:
@@ -55,6 +80,15 @@ class KeyChecker:
         if owner is None:
             return Identity(found)
         return Identity(found, *owner)
+
+    def _decide(self, identity, signed):
+        if identity.problem is None:  # an unreachable controller is asked again at the signed request
+            self.owners[identity.fingerprint] = identity
+        if identity.username is None and identity.problem is None:
+            raise UnknownKey(identity.fingerprint)  # before any signature: OpenSSH moves on to its next key
+        if not signed:
+            raise error.ValidPublicKey()  # the client may now sign with this key
+        return identity
 
 
 class WideSession(session.SSHSession):

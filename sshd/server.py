@@ -3,7 +3,7 @@ import sys
 import threading
 from types import SimpleNamespace
 
-from twisted.conch.ssh import factory, userauth
+from twisted.conch.ssh import factory
 from twisted.cred import portal
 from twisted.internet import endpoints, reactor, task, threads
 from twisted.python import log
@@ -13,26 +13,28 @@ from core.settings import Settings
 from sshd import hostkey, sweeper
 from sshd.auth import KeyChecker, Realm
 from sshd.controller import Controller
+from sshd.limits import SourceLimits
 from sshd.locks import PushLocks
 from sshd.session import PushSession
+from sshd.transport import GuardedTransport
+from sshd.userauth import KeyAuth
 
-
-class PublicKeyOnly(userauth.SSHUserAuthServer):
-    """No passwords, no keyboard-interactive: keys only."""
-
-    supportedAuthentications = [b"publickey"]
+KEY_LOOKUP_SECONDS = 10.0
 
 
 def make_factory(settings):
     host_key = hostkey.load_or_create(settings.builder_host_key)
-    controller = Controller(settings)
+    # A key lookup must end well within the login grace, so that a hung controller is still reported.
+    controller = Controller(settings, timeout=min(KEY_LOOKUP_SECONDS, settings.builder_login_grace / 2))
     PushSession.services = SimpleNamespace(settings=settings, controller=controller,
                                            locks=PushLocks(settings.redis_url, settings.push_lock_timeout))
     ssh = factory.SSHFactory()
-    ssh.portal = portal.Portal(Realm(), [KeyChecker(controller)])
+    ssh.protocol = GuardedTransport
+    ssh.settings, ssh.controller, ssh.limits = settings, controller, SourceLimits.from_settings(settings)
+    ssh.portal = portal.Portal(Realm(), [KeyChecker(controller)])  # each connection gets its own (KeyAuth)
     ssh.publicKeys = {host_key.sshType(): host_key.public()}
     ssh.privateKeys = {host_key.sshType(): host_key}
-    ssh.services = {**ssh.services, b"ssh-userauth": PublicKeyOnly}
+    ssh.services = {**ssh.services, b"ssh-userauth": KeyAuth}
     return ssh, host_key
 
 
@@ -59,6 +61,7 @@ def main():
                      name="sweeper").start()
     reactor.addSystemEventTrigger("before", "shutdown", stop.set)
     task.LoopingCall(renew_push_locks).start(settings.push_lock_timeout / 3, now=False)
+    task.LoopingCall(ssh.limits.forget_expired).start(settings.builder_auth_failure_window, now=False)
     endpoint = endpoints.serverFromString(reactor, listen_description(settings.builder_listen))
     endpoint.listen(ssh).addCallback(
         lambda port: print(f"builder listening on {settings.builder_listen}, host key "

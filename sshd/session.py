@@ -93,10 +93,6 @@ class PushSession:
         if identity.problem:
             raise commands.Refused(f"Pier's builder could not check your key: {identity.problem}. Try again "
                                    "in a moment; tell your operator if it persists.")
-        if identity.username is None:
-            raise commands.Refused(
-                f"Your SSH key ({identity.fingerprint}) is not known to Pier. Add it with "
-                "`pier keys:add ~/.ssh/id_ed25519.pub`, then push again.")
         if app not in identity.apps:
             raise commands.Refused(f"user {identity.username} has no access to app {app}")
 

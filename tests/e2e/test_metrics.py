@@ -153,11 +153,11 @@ def test_prometheus_reads_the_deploys_the_requests_and_the_pushes_the_test_made(
     assert prometheus.value(f'pier_router_upstream_response_seconds_count{{app="{WEB}"}}') == 25
     assert prometheus.value("pier_router_reloads_total") >= 1
 
-    # Pushes: one refused before git ran (a key nobody added), one rejected by the hook (not main).
-    stranger = Pusher(tmp_path / "stranger", platform.ssh_port)
-    assert stranger.push(stranger.repo(WEB, {"a.txt": "a"}), WEB)[0] == 128
+    # Pushes: one refused before git ran (an app nobody gave this user), one rejected by the hook (not main).
     pusher = Pusher(tmp_path / "admin", platform.ssh_port)
     api.post("/v2/keys", {"id": "laptop", "public": pusher.public_key}, 201)
+    code, output = pusher.push(pusher.repo("nobody", {"a.txt": "a"}), "metrics-nobody")
+    assert code == 128 and "no access to app metrics-nobody" in output, output
     code, output = pusher.push(pusher.repo(WEB, {"a.txt": "a"}), WEB, refspec="main:feature")
     assert code != 0 and "main or master only" in output
     # and one that builds (a real `docker build` on the builds worker) and deploys

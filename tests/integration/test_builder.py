@@ -45,11 +45,12 @@ def releases_of(caller, app_id):
 
 def test_an_unknown_key_is_told_to_run_keys_add(builder, alice, tmp_path):
     alice.create_app("nokey")
-    stranger = Pusher(tmp_path / "stranger", builder)
+    # ssh's default log level, as a user runs git push: the builder's message may come as an SSH banner
+    stranger = Pusher(tmp_path / "stranger", builder, log_level="INFO")
     repo = stranger.repo("nokey", web_app("x"))
     code, output = stranger.push(repo, "nokey")
     assert code == 128
-    assert "is not known to Pier" in output and "pier keys:add" in output
+    assert f"Your SSH key ({stranger.fingerprint()}) is not known to Pier" in output and "pier keys:add" in output
 
 
 def test_a_user_without_access_is_told_so(builder, alice, bob, tmp_path):

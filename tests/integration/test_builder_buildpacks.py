@@ -1,7 +1,9 @@
 """`git push` of apps without a Dockerfile: Heroku buildpacks in the stack image, slugs and build caches in
 object storage, runtime images in the registry."""
 from core.storage import store_for
-from core.storage.keys import cache_key, slug_key
+from core.storage.keys import slug_key
+from tests.support.waiting import wait_for
+from workers.runners.build import cache_folder
 from tests.support.builder import builder, pusher, served  # noqa: F401 - fixtures
 
 SERVER = """import os, six
@@ -33,7 +35,10 @@ def test_a_python_app_builds_with_the_buildpack_and_reuses_its_dependency_cache(
     assert served(app, "snake", "/") == "hello from python six 1.16.0"
     store = store_for(app.config["PIER"])
     sha = pusher.git(repo, "rev-parse", "HEAD").stdout.strip()
-    assert store.exists(slug_key("snake", sha)) and store.exists(cache_key("snake"))
+    assert wait_for(lambda: store.exists(slug_key("snake", sha)), 30), "the slug was never stored"
+    snake = alice.get("/v2/apps/snake").get_json()["uuid"]
+    assert (cache_folder(app.config["PIER"], snake) / "venv").is_dir(), "no dependency cache kept on the worker"
+    assert not store.list("apps/snake/cache"), "the cache is not copied to object storage any more"
 
     pusher.commit(repo, {"message.txt": "second push"})
     code, output = pusher.push(repo, "snake")

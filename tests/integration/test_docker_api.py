@@ -43,8 +43,10 @@ def test_push_an_image_configure_run_and_destroy(app, alice, docker_platform):
     response = alice.post("/v2/apps/dockhello/config", {"values": {"MESSAGE": "configured"}})
     assert response.status_code == 201
     assert served(app, "dockhello") == "configured"
+    # the deploy answers once v3 is routed; v2's container drains and stops right after
+    assert wait_for(lambda: alice.get("/v2/apps/dockhello/pods").get_json()["count"] == 1)
     pods = alice.get("/v2/apps/dockhello/pods").get_json()
-    assert pods["count"] == 1 and pods["results"][0]["release"] == "v3"
+    assert pods["results"][0]["release"] == "v3"
     run = alice.post("/v2/apps/dockhello/run", {"command": "echo $MESSAGE $DEIS_RELEASE"}).get_json()
     assert run == {"exit_code": 0, "output": "configured v3\n"}
     assert wait_for(lambda: "dockhello[dockhello.v3.cmd.1]: listening on 8080" in

@@ -53,16 +53,17 @@ def wait_for_port(port, process, seconds=30):
     raise RuntimeError(f"the builder did not listen on {port} within {seconds} s")
 
 
-def start_builder(settings, controller_url, workdir, port):
-    """`python -m sshd.server` with the test settings; returns the process. It runs in `workdir` with its
-    folders given relative to it, as `make run` gives `var/...`, so hooks must not depend on their cwd."""
+def start_builder(settings, controller_url, workdir, port, extra_env=None):
+    """`python -m sshd.server` with the test settings (and `extra_env`); returns the process. It runs in
+    `workdir` with its folders given relative to it, as `make run` gives `var/...`, so hooks must not depend
+    on their cwd."""
     env = dict(os.environ, PIER_SECRET_KEY=settings.secret_key, PIER_BUILDER_KEY=settings.builder_key,
                REDIS_URL=settings.redis_url, DATABASE_URL=settings.database_url,
                PIER_CONTROLLER_URL=controller_url, PIER_BUILDER_LISTEN=f"127.0.0.1:{port}",
                PIER_BUILDER_HOST_KEY="host_key", PIER_GIT_ROOT="git",
                PIER_STORAGE_PATH=os.path.relpath(settings.storage_path, workdir), PIER_DOMAIN=settings.domain,
                PIER_BUILD_TIMEOUT=str(settings.build_timeout), PIER_SYNC_TIMEOUT=str(settings.sync_timeout),
-               PIER_PUSH_LOCK_TIMEOUT=str(settings.push_lock_timeout), PYTHONPATH=str(ROOT))
+               PIER_PUSH_LOCK_TIMEOUT=str(settings.push_lock_timeout), PYTHONPATH=str(ROOT), **(extra_env or {}))
     log = open(workdir / "builder.log", "ab")
     process = subprocess.Popen([sys.executable, "-m", "sshd.server"], cwd=workdir, env=env, stdout=log,
                                stderr=subprocess.STDOUT)
@@ -71,23 +72,36 @@ def start_builder(settings, controller_url, workdir, port):
 
 
 class Pusher:
-    """A user's SSH key and git working copies pushing to the builder."""
+    """A user's SSH key and git working copies pushing to the builder. `identities` are the keys ssh offers,
+    in order; `log_level` is ssh's (ERROR hides the builder's banners, INFO shows them as a user sees them);
+    `source` is the local address ssh connects from (any 127.x.y.z is a distinct client to the builder)."""
 
-    def __init__(self, home, port):
+    def __init__(self, home, port, log_level="ERROR", source=None):
         self.home, self.port = Path(home), port
+        self.log_level, self.source = log_level, source
         self.home.mkdir(parents=True, exist_ok=True)
         self.key = self.home / "id_ed25519"
         if not self.key.exists():
             subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "pier-test", "-f", str(self.key)],
                            check=True)
+        self.identities = [self.key]
 
     @property
     def public_key(self):
         return (self.home / "id_ed25519.pub").read_text().strip()
 
+    def fingerprint(self):
+        listed = subprocess.run(["ssh-keygen", "-l", "-f", str(self.key)], check=True, capture_output=True, text=True)
+        return listed.stdout.split()[1]
+
+    def ssh_options(self):
+        options = [option for key in self.identities for option in ("-i", str(key))]
+        options += ["-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                    "-o", f"LogLevel={self.log_level}", "-o", "BatchMode=yes"]
+        return options + (["-o", f"BindAddress={self.source}"] if self.source else [])
+
     def env(self):
-        ssh = (f"ssh -i {self.key} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no "
-               f"-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes")
+        ssh = " ".join(["ssh", *self.ssh_options()])  # paths from pytest's tmp_path: no spaces to quote
         return dict(os.environ, GIT_SSH_COMMAND=ssh, GIT_AUTHOR_NAME="Pier Test", GIT_AUTHOR_EMAIL="t@example.com",
                     GIT_COMMITTER_NAME="Pier Test", GIT_COMMITTER_EMAIL="t@example.com", HOME=str(self.home))
 
@@ -122,9 +136,7 @@ class Pusher:
         return done.returncode, done.stdout + done.stderr
 
     def ssh(self, command):
-        done = subprocess.run(["ssh", "-i", str(self.key), "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no",
-                               "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes",
-                               "-p", str(self.port), "git@127.0.0.1", command],
+        done = subprocess.run(["ssh", *self.ssh_options(), "-p", str(self.port), "git@127.0.0.1", command],
                               capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
         return done.returncode, done.stdout + done.stderr
 

@@ -65,16 +65,16 @@ class RecordingScheduler(MemoryScheduler):
                 _state["fail"] = None
                 raise SchedulerError(fail[1])
 
-    def deploy(self, spec, structure):
+    def deploy(self, spec, structure, retire=True):
         self._record("deploy", spec.app, spec=spec, structure=dict(structure))
         gate = _state["gate"]
         if gate is not None:
             gate.wait(GATE_TIMEOUT)
-        super().deploy(spec, structure)
+        return super().deploy(spec, structure, retire)
 
-    def scale(self, spec, structure):
+    def scale(self, spec, structure, retire=True):
         self._record("scale", spec.app, spec=spec, structure=dict(structure))
-        super().scale(spec, structure)
+        return super().scale(spec, structure, retire)
 
     def restart(self, spec, structure, process_type=None, name=None):
         self._record("restart", spec.app, process_type=process_type, name=name)

@@ -43,28 +43,8 @@ VARIANTS = {
                      "extraEnv": {"PIER_DEPLOY_TIMEOUT": "300"}, "imagePullSecrets": ["registry-login"]},
 }
 
-# TEMPORARY, until branch `kube` is merged: a copy of workers/scheduler/kubernetes/permissions.py's table as
-# that branch has it (`git show kube:workers/scheduler/kubernetes/permissions.py`), used only while the module
-# is missing. At the merge, delete this copy and the fallback in scheduler_permissions, so that the test reads
-# the scheduler's own table.
-TEMPORARY_PERMISSIONS = (
-    ("", "namespaces", ("get", "create", "delete")),
-    ("", "nodes", ("list",)),
-    ("", "pods", ("get", "list", "watch", "create", "patch", "delete")),
-    ("", "pods/log", ("get",)),
-    ("", "secrets", ("get", "list", "create", "update", "delete")),
-    ("", "services", ("get", "list", "create", "update", "delete")),
-    ("apps", "deployments", ("get", "list", "create", "update", "patch", "delete")),
-    ("autoscaling", "horizontalpodautoscalers", ("get", "list", "create", "update", "delete")),
-)
-
 def scheduler_permissions():
-    try:
-        from workers.scheduler.kubernetes.permissions import PERMISSIONS
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("workers.scheduler.kubernetes", "workers.scheduler.kubernetes.permissions"):
-            raise
-        return TEMPORARY_PERMISSIONS
+    from workers.scheduler.kubernetes.permissions import PERMISSIONS
     return PERMISSIONS
 
 

@@ -132,3 +132,10 @@ def test_counts_must_be_positive(variable, value):
 def test_secrets_are_not_in_repr():
     text = repr(Settings.from_env(env()))
     assert SECRET not in text and BUILDER not in text
+
+
+def test_the_kubeconfig_is_pier_kubeconfig_else_kubeconfig():
+    assert Settings.from_env(env()).kubeconfig == ""  # in a cluster: the pod's service account
+    assert Settings.from_env(env(KUBECONFIG="/home/ada/.kube/config")).kubeconfig == "/home/ada/.kube/config"
+    both = env(KUBECONFIG="/home/ada/.kube/config", PIER_KUBECONFIG="/etc/pier/kubeconfig")
+    assert Settings.from_env(both).kubeconfig == "/etc/pier/kubeconfig"

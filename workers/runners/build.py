@@ -1,14 +1,14 @@
 """A build job: fetch the pushed source, build an image (Dockerfile or buildpack), push it to the registry.
 
 The builder (sshd) waits on the build's channel and, when the build succeeded, asks the controller to
-release it through `hooks/build`: builds never touch releases themselves.
+release it through `hooks/build`: builds never touch releases themselves. What nobody waits for (storing a
+buildpack app's slug) happens after the build has said it is done.
 """
-import gzip
 import logging
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
@@ -18,8 +18,8 @@ from core.build_output import Publisher
 from core.extensions import db
 from core.models import App
 from core.services import releases
-from core.storage import NotFound, StorageError, store_for
-from core.storage.keys import cache_key, slug_key, source_key
+from core.storage import StorageError, store_for
+from core.storage.keys import slug_key, source_key
 from workers import metrics, safe_tar
 from workers.build import BuildFailed, buildpack, dockerfile, dockerfile_rules, procfile, registry
 
@@ -30,42 +30,48 @@ def run(settings, build_id, app_id, sha, buildpack_url="", disable_cache=False):
     publish = Publisher(settings.redis_url, build_id)
     started = time.monotonic()
     try:
-        publish.alive()
-        with publish.heartbeat():
-            result = _build(settings, publish, app_id, sha, buildpack_url, disable_cache, started)
-    except BuildFailed as exc:
-        metrics.build_finished("failed", time.monotonic() - started)
-        publish.done(False, error=str(exc))
-        return
-    except Exception as exc:  # the user gets a short reason; the trace goes to the worker log
-        log.exception("build %s of %s failed", build_id, app_id)
-        metrics.build_finished("error", time.monotonic() - started)
-        publish.done(False, error=f"Internal error in the build ({type(exc).__name__}); build {build_id}")
-        return
-    metrics.build_finished("succeeded", time.monotonic() - started)
-    publish.step(f"Build finished in {time.monotonic() - started:.1f}s")
-    publish.done(True, **result)
-
-
-def _config_values(app_id):
-    app = db.session.execute(db.select(App).where(App.id == app_id)).scalar_one()
-    values = dict(releases.latest_good(app).config.values)
-    db.session.rollback()  # nothing to write: do not hold a transaction through a long build
-    return values
-
-
-def _build(settings, publish, app_id, sha, buildpack_url, disable_cache, started):
-    try:
         client = docker.from_env(timeout=120)
     except DockerException as exc:
-        raise BuildFailed(f"The Docker engine cannot be reached: {exc}") from None
+        metrics.build_finished("error", time.monotonic() - started)
+        publish.done(False, error=f"The Docker engine cannot be reached: {exc}")
+        return
     try:
         with tempfile.TemporaryDirectory(prefix="pier-build-") as scratch:
             job = Build(settings, publish, store_for(settings), client, app_id, sha, Path(scratch),
                         started + settings.build_timeout)
-            return job.run(buildpack_url, disable_cache)
+            try:
+                publish.alive()
+                with publish.heartbeat():
+                    result = job.run(buildpack_url, disable_cache)
+            except BuildFailed as exc:
+                metrics.build_finished("failed", time.monotonic() - started)
+                publish.done(False, error=str(exc))
+                return
+            except Exception as exc:  # the user gets a short reason; the trace goes to the worker log
+                log.exception("build %s of %s failed", build_id, app_id)
+                metrics.build_finished("error", time.monotonic() - started)
+                publish.done(False, error=f"Internal error in the build ({type(exc).__name__}); build {build_id}")
+                return
+            metrics.build_finished("succeeded", time.monotonic() - started)
+            publish.step(f"Build finished in {time.monotonic() - started:.1f}s ({job.timings()})")
+            publish.done(True, **result)
+            job.afterwards()
     finally:
         client.close()
+
+
+def _app(app_id):
+    """(app uuid, config values) of the app being built."""
+    app = db.session.execute(db.select(App).where(App.id == app_id)).scalar_one()
+    values = dict(releases.latest_good(app).config.values)
+    app_uuid = str(app.uuid)
+    db.session.rollback()  # nothing to write: do not hold a transaction through a long build
+    return app_uuid, values
+
+
+def cache_folder(settings, app_uuid):
+    """Where an app's build cache is kept on this machine: by uuid, so a new app of an old name starts empty."""
+    return Path(settings.build_cache_path).resolve() / app_uuid
 
 
 @dataclass
@@ -79,21 +85,42 @@ class Build:
     sha: str
     workdir: Path
     deadline: float
+    later: list = field(default_factory=list)  # what to do once the build said it is done
+    spent: dict = field(default_factory=dict)  # step -> seconds
+
+    def timed(self, step, started):
+        self.spent[step] = self.spent.get(step, 0.0) + time.monotonic() - started
+
+    def timings(self):
+        return ", ".join(f"{step} {seconds:.1f}s" for step, seconds in self.spent.items())
+
+    def afterwards(self):
+        for action in self.later:
+            try:
+                action()
+            except Exception:  # noqa: BLE001 - the release stands; what failed here is logged
+                log.exception("after the build of %s at %s", self.app_id, self.sha)
 
     def run(self, buildpack_url, disable_cache):
         repository, tag = registry.reference(self.settings, self.app_id, self.sha)
+        started = time.monotonic()
         source = self.fetch_source()
+        self.timed("source", started)
         try:
             types = procfile.read(source)
         except ValueError as exc:
             raise BuildFailed(str(exc)) from None
         if (source / "Dockerfile").is_file():
+            started = time.monotonic()
             self.dockerfile(source, f"{repository}:{tag}", disable_cache)
+            self.timed("docker build", started)
             kind = "true"
         else:
             types = self.buildpack(source, types, repository, tag, buildpack_url, disable_cache)
             kind = ""
+        started = time.monotonic()
         registry.push(self.client, repository, tag, self.publish, self.settings.registry_auth())
+        self.timed("registry", started)
         return {"image": f"{repository}:{tag}", "procfile": types, "dockerfile": kind}
 
     def fetch_source(self):
@@ -108,7 +135,7 @@ class Build:
         return source
 
     def dockerfile(self, source, image, disable_cache):
-        values = _config_values(self.app_id)
+        _, values = _app(self.app_id)
         # As Deis did: config reaches `docker build` as build args only when the app opts in.
         buildargs = values if values.get("DEIS_DOCKER_BUILD_ARGS_ENABLED") in ("1", "true", "True") else {}
         try:
@@ -120,37 +147,30 @@ class Build:
                          nocache=disable_cache, buildargs={k: str(v) for k, v in buildargs.items()})
 
     def buildpack(self, source, types, repository, tag, buildpack_url, disable_cache):
-        """Compiles the slug and makes the runtime image; returns the process types (Procfile first)."""
-        workdir, store = self.workdir, self.store
-        cache_file = None
-        if not disable_cache:
-            try:
-                store.get_file(cache_key(self.app_id), workdir / "cache.in.tar.gz")
-                cache_file = _gunzip(workdir / "cache.in.tar.gz", workdir / "cache.in.tar")
-            except NotFound:
-                cache_file = None
-        slug, cache, defaults = buildpack.compile_slug(
-            self.client, source, self.settings, self.publish, self.deadline, workdir, cache_file=cache_file,
-            config=_config_values(self.app_id), buildpack_url=buildpack_url)
+        """Compiles the slug in place and makes the runtime image; returns the process types (Procfile first).
+        The slug is stored once the build is done (nobody waits for it)."""
+        app_uuid, values = _app(self.app_id)
+        cache = cache_folder(self.settings, app_uuid)
+        if disable_cache:  # an empty cache for this build, and the kept one dropped
+            shutil.rmtree(cache, ignore_errors=True)
+            cache = self.workdir / "cache"
+        buildpack.write_env_dir(self.workdir / "env", values)
+        started = time.monotonic()
+        defaults = buildpack.compile_slug(self.client, self.settings, self.publish, self.deadline, source, cache,
+                                          self.workdir / "env", self.workdir / "out", buildpack_url)
+        self.timed("compile", started)
         merged = dict(defaults, **types)  # the Procfile wins over the buildpack's defaults
         if not merged:
             raise BuildFailed("No process types: add a Procfile with a web process, e.g. `web: python3 server.py`")
-        self.publish.step("Compressing slug")
-        store.put_file(slug_key(self.app_id, self.sha), _gzip(slug, workdir / "slug.tgz"))
-        store.put_file(cache_key(self.app_id), _gzip(cache, workdir / "cache.out.tar.gz"))
-        self.publish.detail(f"slug {(workdir / 'slug.tgz').stat().st_size / 2**20:.1f} MiB")
-        buildpack.runtime_image(self.client, self.settings, slug, repository, tag,
+        started = time.monotonic()
+        buildpack.runtime_image(self.client, self.settings, source, repository, tag,
                                 {"io.pier.app": self.app_id, "io.pier.sha": self.sha})
+        self.timed("image", started)
+        self.later.append(lambda: self.store_slug(source))
         return merged
 
-
-def _gzip(source, target):
-    with open(source, "rb") as data, gzip.open(target, "wb", compresslevel=1) as out:
-        shutil.copyfileobj(data, out, 1024 * 1024)
-    return target
-
-
-def _gunzip(source, target):
-    with gzip.open(source, "rb") as data, open(target, "wb") as out:
-        shutil.copyfileobj(data, out, 1024 * 1024)
-    return target
+    def store_slug(self, slug):
+        """The slug (Deis's slug.tgz) in object storage, for whoever asks for it later."""
+        packed = self.workdir / "slug.tgz"
+        safe_tar.pack(slug, packed)
+        self.store.put_file(slug_key(self.app_id, self.sha), packed)

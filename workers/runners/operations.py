@@ -1,5 +1,6 @@
 """Runs an operation: loads its rows, calls the scheduler, records the outcome through the core's services."""
 import logging
+import shutil
 import time
 import uuid
 
@@ -13,12 +14,13 @@ from core.extensions import db
 from core.logs import LogStore
 from core.models import App, Release
 from core.pods import PodStates
-from core.services import apps, operations, releases
+from core.services import apps, events, operations, releases
 from core.services.releases import RELEASE_PHASE, structure_for
 from core.storage import StorageError, store_for
 from core.storage.keys import app_prefix
 from workers import metrics
 from workers.build.images import remove_app_images
+from workers.runners.build import cache_folder
 from workers.registry import Registry, RegistryError
 from workers.runners.specs import release_spec, running_release
 from workers.scheduler import SchedulerError, get_scheduler
@@ -58,7 +60,42 @@ def execute(task, operation_uuid, runner):
         else:
             operations.finish(operation, result=result)
             outcome = "succeeded"
-    metrics.operation_finished(kind, outcome, time.monotonic() - started)
+        metrics.operation_finished(kind, outcome, time.monotonic() - started)  # until the user has the outcome
+        if outcome == "succeeded":
+            _afterwards(operation)
+
+
+FOLLOWING_UP = []  # the operations whose after-work runs in this process now (tests wait for none)
+
+
+def _afterwards(operation):
+    """What a job left for after its outcome (a deploy's draining and stopping of the old processes): the
+    user has their answer already; a failure here goes to the app's log, and reconcile repairs what is left."""
+    FOLLOWING_UP.append(operation.uuid)
+    try:
+        _run_afterwards(operation)
+    finally:
+        FOLLOWING_UP.remove(operation.uuid)
+
+
+def _run_afterwards(operation):
+    for action, what in getattr(operation, "afterwards", ()):
+        try:
+            action()
+        except Exception as exc:  # noqa: BLE001 - recorded for the user; reconcile removes leftovers
+            log.exception("after operation %s: %s failed", operation.uuid, what)
+            db.session.rollback()
+            app = db.session.get(App, operation.app_uuid) if operation.app_uuid else None
+            if app is not None:
+                events.record(app, f"{what} failed ({type(exc).__name__}: {exc}); reconcile will remove what is left")
+                db.session.commit()
+
+
+def later(operation, action, what):
+    """Runs `action` once the operation's outcome is recorded and announced."""
+    if not hasattr(operation, "afterwards"):
+        operation.afterwards = []
+    operation.afterwards.append((action, what))
 
 
 def _internal_error(operation, exc):
@@ -92,11 +129,20 @@ def deploy(operation, settings):
     scheduler, spec = scheduler_for(settings), release_spec(app, release)
     run_release_phase(scheduler, spec)
     try:
-        scheduler.deploy(spec, structure)
+        leftovers = scheduler.deploy(spec, structure, retire=False)
     finally:
         _observed(scheduler, settings, app.id)
     releases.mark_deployed(app, release, structure)
+    later(operation, lambda: _retire(scheduler, settings, app.id, leftovers),
+          f"stopping what ran before v{release.version}")
     return {"version": release.version}
+
+
+def _retire(scheduler, settings, app_id, leftovers):
+    """The deploy is live and answered; the old processes drain and stop now."""
+    if leftovers:
+        scheduler.retire(leftovers)
+        _observed(scheduler, settings, app_id)
 
 
 def run_release_phase(scheduler, spec):
@@ -117,10 +163,11 @@ def scale(operation, settings):
     structure.update(operation.params["structure"])
     scheduler = scheduler_for(settings)
     try:
-        scheduler.scale(release_spec(app, release), structure)
+        leftovers = scheduler.scale(release_spec(app, release), structure, retire=False)
     finally:
         _observed(scheduler, settings, app.id)
     releases.record_scale(app, operation.params["structure"], structure)
+    later(operation, lambda: _retire(scheduler, settings, app.id, leftovers), "stopping the processes scaled away")
     return {"structure": structure}
 
 
@@ -167,6 +214,7 @@ def destroy(operation, settings):
     except (StorageError, RegistryError) as exc:
         raise SchedulerError(f"{app_id} could not be removed completely ({exc}); destroy it again.") from None
     images = remove_app_images(settings, app_id)
+    shutil.rmtree(cache_folder(settings, app_uuid), ignore_errors=True)
     forget(settings.redis_url, app_id, app_uuid)
     if app is not None:
         apps.remove(app)

@@ -4,7 +4,15 @@ from workers.scheduler.docker import DockerScheduler
 from workers.scheduler.memory import MemoryScheduler
 from workers.scheduler.spec import Pod, ReleaseSpec
 
-SCHEDULERS = {"docker": DockerScheduler, "memory": MemoryScheduler}
+
+
+def kubernetes_scheduler(settings, routing=None):
+    """The Kubernetes backend, imported only when chosen: its client takes a second to import."""
+    from workers.scheduler.kubernetes import KubernetesScheduler
+    return KubernetesScheduler(settings, routing)
+
+
+SCHEDULERS = {"docker": DockerScheduler, "memory": MemoryScheduler, "kubernetes": kubernetes_scheduler}
 
 
 def get_scheduler(settings, routing=None):

@@ -1,5 +1,5 @@
 """The scheduler port: what Pier asks of a container runtime. Backends: `memory` (tests and development),
-`docker` (one host), and Kubernetes when it lands. `tests/contract/` holds the behaviours every backend
+`docker` (one host), `kubernetes` (a cluster). `tests/contract/` holds the behaviours every backend
 shares; each backend passes the same test functions.
 
 Every method names apps by id (and, where a backend keeps per-app objects, by uuid too, so that a new app
@@ -41,16 +41,23 @@ class Scheduler:
         self.routing = routing or Routing()
 
     # -- changing what runs ---------------------------------------------------------------------------------
-    def deploy(self, spec, structure):
-        """Runs `spec` at `structure` ({process type: replicas}). Returns once every new process is ready and
-        routed; older releases' processes are then stopped. On failure (SchedulerError with the reason and
-        the failing process's last output) nothing new is left running and the previous release keeps
-        serving. Running it again with the same arguments converges to the same state (redelivered jobs,
-        reconcile)."""
+    def deploy(self, spec, structure, retire=True):
+        """Runs `spec` at `structure` ({process type: replicas}). Every new process is ready and routed when it
+        returns. With `retire`, older processes are then drained and stopped before it returns; without, it
+        returns them (opaque leftovers) for `retire` to stop later, so the caller can say the release is live
+        at once. On failure (SchedulerError with the reason and the failing process's last output) nothing new
+        is left running and the previous release keeps serving. Running it again with the same arguments
+        converges to the same state (redelivered jobs, reconcile)."""
         raise NotImplementedError
 
-    def scale(self, spec, structure):
-        """Sets the replica counts of the running release `spec`; processes past a count are stopped."""
+    def retire(self, leftovers):
+        """Lets requests to what `deploy(..., retire=False)` returned drain, then stops it (what is still
+        there). A runtime that retires by itself (a rolling update) returns no leftovers."""
+        raise NotImplementedError
+
+    def scale(self, spec, structure, retire=True):
+        """Sets the replica counts of the running release `spec`; processes past a count are stopped (now, or
+        returned as leftovers as `deploy` does)."""
         raise NotImplementedError
 
     def restart(self, spec, structure, process_type=None, name=None):
@@ -66,6 +73,11 @@ class Scheduler:
     def destroy(self, app_id, app_uuid):
         """Removes everything the backend holds for the app; succeeds when nothing is left."""
         raise NotImplementedError
+
+    def autoscale(self, spec, rules):
+        """Sizes process types by CPU use: rules is {process type: {"min", "max", "cpu_percent"}} (the shape
+        AppSettings.autoscale keeps); types without a rule are no longer autoscaled."""
+        raise SchedulerError("autoscaling is not supported by this scheduler")
 
     # -- observing ------------------------------------------------------------------------------------------
     def pods(self, app_id):

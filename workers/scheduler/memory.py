@@ -268,7 +268,7 @@ class MemoryScheduler(Scheduler):
         if version:
             self.routing.wait_routed(version, 10)
 
-    def deploy(self, spec, structure):
+    def deploy(self, spec, structure, retire=True):
         with self.world.lock:
             self._check_tags(spec)
             wanted = [(t, i) for t, count in sorted(structure.items()) for i in range(1, count + 1)]
@@ -278,16 +278,23 @@ class MemoryScheduler(Scheduler):
             for process in old:
                 process.state = "down"  # out of the routes first
             self._publish(spec)
-        if old:
-            time.sleep(self.settings.drain_seconds)
+        if retire:
+            self.retire(old)
+            return []
+        return old
+
+    def retire(self, leftovers):
+        if not leftovers:
+            return
+        time.sleep(self.settings.drain_seconds)
         with self.world.lock:
-            for process in old:
+            for process in leftovers:
                 process.stop()
                 if self.world.processes.get(process.name) is process:
                     del self.world.processes[process.name]
 
-    def scale(self, spec, structure):
-        self.deploy(spec, structure)
+    def scale(self, spec, structure, retire=True):
+        return self.deploy(spec, structure, retire)
 
     def restart(self, spec, structure, process_type=None, name=None):
         with self.world.lock:

@@ -20,6 +20,7 @@ log = logging.getLogger("pier.scheduler.docker")
 LOG_TAIL_ON_FAILURE = 20
 START_CONCURRENCY = 8  # containers created at once: the engine overlaps their set-up
 ROUTER_WAIT_SECONDS = 10  # a deploy waits this long at most for the router to route its new containers
+READY_POLL_SECONDS = 0.05  # a new container is looked at this often until it is ready
 label = specs.label
 
 
@@ -137,10 +138,10 @@ class DockerScheduler(Scheduler):
         return started
 
     # -- deploy and scale ---------------------------------------------------------------------------------
-    def deploy(self, spec, structure):
-        """Starts the release's containers, waits until they are ready, publishes them to the router, lets
-        requests drain, then stops everything else of the app. On failure the new containers are removed
-        and the running ones keep serving."""
+    def deploy(self, spec, structure, retire=True):
+        """Starts the release's containers, waits until they are ready and publishes them to the router; then
+        (or later, through `retire`) lets requests drain and stops everything else of the app. On failure the
+        new containers are removed and the running ones keep serving."""
         self._check_tags(spec)
         self._ensure_network()
         port = self._port(spec)
@@ -148,13 +149,27 @@ class DockerScheduler(Scheduler):
         started = self._start_all(spec, wanted, port)
         keep = {c.id for c in started}
         self._publish(spec.app, started, port)
-        old = [c for c in self._containers(app_uuid=spec.app_uuid) if c.id not in keep]
-        if old:
-            time.sleep(self.settings.drain_seconds)
-            self._remove(old, graceful=True)
+        leftovers = [c.id for c in self._containers(app_uuid=spec.app_uuid) if c.id not in keep]
+        if retire:
+            self.retire(leftovers)
+            return []
+        return leftovers
 
-    def scale(self, spec, structure):
-        self.deploy(spec, structure)
+    def retire(self, leftovers):
+        """Lets requests to the given containers drain, then stops and removes them (those still there)."""
+        if not leftovers:
+            return
+        time.sleep(self.settings.drain_seconds)
+        found = []
+        for container_id in leftovers:
+            try:
+                found.append(self.client.containers.get(container_id))
+            except NotFound:
+                pass
+        self._remove(found, graceful=True)
+
+    def scale(self, spec, structure, retire=True):
+        return self.deploy(spec, structure, retire)
 
     def _publish(self, app_id, serving, port):
         """Tells the router which containers serve now, and waits (a little) until it routes them: the
@@ -185,7 +200,7 @@ class DockerScheduler(Scheduler):
                 raise SchedulerError(self._failure(pending[0], f"was not ready within "
                                                                f"{self.settings.deploy_timeout:.0f}s"))
             if pending:
-                time.sleep(0.2)
+                time.sleep(READY_POLL_SECONDS)
 
     def _failure(self, container, what):
         tail = container.logs(tail=LOG_TAIL_ON_FAILURE).decode("utf-8", "replace").rstrip()
