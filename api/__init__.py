@@ -3,6 +3,7 @@ from core.settings import API_VERSION, VERSION
 
 
 def create_app(settings=None):
+    from api import ratelimit
     from api.errors import register_error_handlers
     from api.metrics import register_metrics
     from api.views import register_blueprints
@@ -15,6 +16,7 @@ def create_app(settings=None):
     register_error_handlers(app)
     register_blueprints(app)
     register_metrics(app)
+    ratelimit.install(app)
 
     @app.after_request
     def version_headers(response):

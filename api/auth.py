@@ -8,6 +8,7 @@ from core.errors import Forbidden, NotAuthenticated
 from core.extensions import db
 from core.models import App, Token
 from core.models.user import hash_token
+from core.services import users
 
 ANONYMOUS = "anonymous"
 BUILDER = "builder"
@@ -27,12 +28,13 @@ def authenticate_request():
     if kind == BUILDER:
         check_builder_key()
         return
-    g.user = user_from_token()
+    g.token = token_from_header()
+    g.user = g.token.user if g.token else None
     if kind != ANONYMOUS and g.user is None:
         raise NotAuthenticated("Authentication credentials were not provided.")
 
 
-def user_from_token():
+def token_from_header():
     header = request.headers.get("Authorization", "")
     if not header:
         return None
@@ -44,7 +46,10 @@ def user_from_token():
         db.select(Token).where(Token.key_hash == hash_token(key))).scalar_one_or_none()
     if token is None or not token.user.is_active:
         raise NotAuthenticated("Invalid token.")
-    return token.user
+    if users.token_expired(token):
+        raise NotAuthenticated("Token expired; log in again")
+    users.mark_token_used(token)
+    return token
 
 
 def check_builder_key():

@@ -107,6 +107,10 @@ OBJECTS = {
                required=["name", "type", "state"]),
     "PodList": obj({"count": integer(minimum=0), "results": array(ref("Pod"))}, required=True),
     "Token": obj({"token": string()}, required=True),
+    "TokenInfo": obj({"id": integer(), "created": WHEN,
+                      "expires": nullable({**WHEN, "description": "created + PIER_TOKEN_TTL; null: never"}),
+                      "last_used": nullable({**WHEN, "description": "to the minute; null: not used yet"}),
+                      "current": boolean(description="the token this request was sent with")}, required=True),
     "Addresses": obj({"addresses": array(string())}, required=True),
     "Collaborators": obj({"users": array(string())}, required=True),
     "BuilderKeys": map_of(array(obj({"key": string(), "fingerprint": string()}, required=True)),
@@ -118,6 +122,8 @@ OBJECTS = {
     "NotFound": string(description="the message itself, e.g. \"No App matches the given query.\""),
 }
 
+NEW_PASSWORD = ("at least PIER_PASSWORD_MIN_LENGTH characters (8 by default), not one of the 30,000 most common "
+                "passwords, not the username")
 RECEIVE = {"receive_user": string(minLength=1, maxLength=150), "receive_repo": string(minLength=1, maxLength=63)}
 BUILD_FIELDS = {"procfile": PROCFILE, "sha": string(maxLength=40), "dockerfile": string(maxLength=1024 * 1024)}
 CONFIG_MAP = {
@@ -148,7 +154,8 @@ BODIES = {
     "TLSChange": obj({"https_enforced": boolean()}, required=True, closed=True),
     "Username": obj({"username": string(minLength=1, maxLength=150)}, required=True, closed=True),
     "Register": obj({"username": string(pattern=r"^[\w.@+-]{1,150}$"),
-                     "password": string(minLength=1, maxLength=1024), "email": string(format="email", maxLength=254),
+                     "password": string(minLength=1, maxLength=1024, description=NEW_PASSWORD),
+                     "email": string(format="email", maxLength=254),
                      "first_name": string(maxLength=150), "last_name": string(maxLength=150)},
                     required=["username", "password", "email"], closed=True),
     "Login": obj({"username": string(maxLength=150), "password": string(minLength=1, maxLength=1024)},
@@ -156,7 +163,7 @@ BODIES = {
     "Cancel": obj({"username": string(maxLength=150)}, closed=True),
     "RegenerateToken": obj({"username": string(maxLength=150), "all": boolean()}, closed=True),
     "ChangePassword": obj({"username": string(maxLength=150), "password": string(maxLength=1024),
-                           "new_password": string(minLength=1, maxLength=1024)},
+                           "new_password": string(minLength=1, maxLength=1024, description=NEW_PASSWORD)},
                           required=["new_password"], closed=True),
     "NewCertificate": obj({"name": string(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
                                           description="`default` is reserved for the platform's certificate"),
@@ -187,6 +194,7 @@ PARAMETERS = {
     "username": ("a username", string(minLength=1)),
     "version": ("a release version (the N of vN)", integer(minimum=0)),
     "key_id": ("an SSH key's name", string(minLength=1)),
+    "token_id": ("a token's id, from GET /v2/auth/tokens/", integer(minimum=0, maximum=INT32_MAX)),
     "operation_id": ("an operation's uuid", UUID),
     "fingerprint": ("an SSH key fingerprint: SHA256:... or the legacy MD5 form", string(minLength=1)),
 }
@@ -228,6 +236,9 @@ ERROR_RESPONSES = {
     "404": ("NotFound", json_response("no such object, or not visible to this user", ref("NotFound"))),
     "409": ("Conflict", json_response("conflicts with the current state", ref("Error"))),
     "422": ("Unprocessable", json_response("unsets something that is not set", ref("Error"))),
+    "429": ("TooManyRequests", json_response("too many attempts; wait Retry-After seconds", ref("Error"), {
+        "Retry-After": {"required": True, "description": "seconds until the next attempt may succeed",
+                        "schema": integer(minimum=1)}})),
     "503": ("Unavailable", json_response("the scheduler is unavailable", ref("Error"))),
 }
 

@@ -95,22 +95,26 @@ def remove(summary, tag, errors=APP, **kw):
 
 
 def _auth_routes():
+    token = "/v2/auth/tokens/"
     return [
         ("/v2/auth/register", "post", op("Register a user; the first one becomes an administrator", "auth",
-                                         json("201", "the new user", ref("User")), "400 401 403",
+                                         json("201", "the new user", ref("User")), "400 401 403 429",
                                          body("Register"), security=TOKEN_OPTIONAL)),
         ("/v2/auth/login/", "post", op("Exchange a username and password for a token", "auth",
-                                       json("200", "a new token", ref("Token")), "400 401", body("Login"),
+                                       json("200", "a new token", ref("Token")), "400 401 429", body("Login"),
                                        security=ANONYMOUS)),
         ("/v2/auth/cancel", "delete", remove("Delete your account (an administrator may name another one)", "auth",
                                              "400 401 403 404 409", request=body("Cancel", required=False))),
         ("/v2/auth/whoami", "get", show("The calling user", "auth", ref("User"), "401")),
-        ("/v2/auth/tokens/", "post", op("Regenerate a token; an administrator may name a user or rotate all",
-                                        "auth", json("200", 'the new token, or "" after rotating all of them',
-                                                     {"oneOf": [ref("Token"), string(enum=[""])]}),
-                                        "400 401 403 404", body("RegenerateToken", required=False))),
-        ("/v2/auth/passwd", "post", op("Change a password", "auth",
-                                       json("200", "password set", obj({"status": string()}, required=True)),
+        (token, "post", op("Regenerate a token; an administrator may name a user or rotate all",
+                           "auth", json("200", 'the new token, or "" after rotating all of them',
+                                        {"oneOf": [ref("Token"), string(enum=[""])]}),
+                           "400 401 403 404", body("RegenerateToken", required=False))),
+        (token, "get", listing("List your tokens (never their keys), newest first", "auth", "TokenInfo", "401")),
+        (token + "{token_id}", "delete", remove("Revoke one of your tokens", "auth", "401 404")),
+        ("/v2/auth/passwd", "post", op("Change a password; revokes every token of the user", "auth",
+                                       json("200", "password set; `token` (a new one) when you changed your own",
+                                            obj({"status": string(), "token": string()}, required=["status"])),
                                        "400 401 403 404", body("ChangePassword"))),
         ("/v2/users", "get", listing("List every user (administrators only)", "auth", "User", "401 403")),
     ]
@@ -267,7 +271,7 @@ def _hook_routes():
             json("200", "the key's user", obj({"username": string(), "apps": array(string()),
                                                "app_uuids": {"type": "object", "additionalProperties": string()}},
                                               required=True)),
-            "401 403 404", security=BUILDER)),
+            "401 403 404 429", security=BUILDER)),
         ("/v2/hooks/apps", "get", op("Every app's uuid by id, for the builder's sweep of gone apps' repositories",
                                      "hooks", json("200", "the apps", obj({"apps": {
                                          "type": "object", "additionalProperties": string()}}, required=True)),

@@ -17,6 +17,7 @@ READ_TIMEOUT = 600  # above the controller's PIER_SYNC_TIMEOUT: long operations 
 POLL_SECONDS = 1.0
 NOT_LOGGED_IN = "not logged in; run pier login <url>"
 UNAUTHENTICATED = {"Invalid token.", "Invalid token header.", "Authentication credentials were not provided."}
+EXPIRED = "Token expired; log in again"
 
 
 class CliError(click.ClickException):
@@ -184,6 +185,8 @@ class Client:
         if status == 401 and message in UNAUTHENTICATED:
             return CliError(f"not logged in (the controller refused the saved token); "
                             f"run pier login {self.controller}")
+        if status == 401 and message == EXPIRED:
+            return CliError(f"your login expired; run pier login {self.controller}")
         if status == 404:
             app = re.match(r"^/v2/apps/([^/]+)", path)
             if app and message == "No App matches the given query.":

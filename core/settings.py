@@ -1,4 +1,5 @@
 """Every setting Pier reads, read once from the environment into one object."""
+import ipaddress
 import math
 import os
 import re
@@ -12,6 +13,11 @@ MIN_SECRET_LENGTH = 32
 REGISTRATION_MODES = ("enabled", "disabled", "admin_only")
 MIN_METRICS_TOKEN_LENGTH = 16
 METRICS_PORTS = 7  # PIER_METRICS_PORT_BASE and the next ones: one per process (core.metrics.PORT_OFFSETS)
+# One or more rate limits as Flask-Limiter (the `limits` package) reads them: "10/minute", "100 per 2 hours",
+# "10/minute;100/hour". Checked here with a pattern, because importing `limits` would slow the git hook down.
+RATE = re.compile(r"\s*[1-9][0-9]*\s*(?:/|per)\s*(?:[1-9][0-9]*\s*)?(?:second|minute|hour|day|month|year)s?\s*",
+                  re.IGNORECASE)
+THIRTY_DAYS = 30 * 24 * 3600
 
 
 class SettingsError(Exception):
@@ -98,6 +104,11 @@ class Settings:
     metrics_port_base: int = 9400
     metrics_token: str = field(default="", repr=False)
     metrics_folder: str = "var/metrics"
+    login_rate: str = "10/minute"
+    register_rate: str = "10/hour"
+    key_lookup_rate: str = "120/minute"
+    password_min_length: int = 8
+    token_ttl: int = THIRTY_DAYS
 
     # (environment variable, field, parser); documented in the README's settings table.
     ENVIRONMENT = (
@@ -169,6 +180,11 @@ class Settings:
         ("PIER_METRICS_PORT_BASE", "metrics_port_base", int),
         ("PIER_METRICS_TOKEN", "metrics_token", str),
         ("PIER_METRICS_FOLDER", "metrics_folder", str),
+        ("PIER_LOGIN_RATE", "login_rate", str),
+        ("PIER_REGISTER_RATE", "register_rate", str),
+        ("PIER_KEY_LOOKUP_RATE", "key_lookup_rate", str),
+        ("PIER_PASSWORD_MIN_LENGTH", "password_min_length", int),
+        ("PIER_TOKEN_TTL", "token_ttl", int),
     )
 
     @classmethod
@@ -243,6 +259,20 @@ class Settings:
                                ("PIER_BUILDER_UNAUTHENTICATED", "builder_unauthenticated")):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{variable} must be at least 1")
+        for variable, name in (("PIER_LOGIN_RATE", "login_rate"), ("PIER_REGISTER_RATE", "register_rate"),
+                               ("PIER_KEY_LOOKUP_RATE", "key_lookup_rate")):
+            if not all(RATE.fullmatch(part) for part in re.split(r"[;,]", getattr(self, name))):
+                raise SettingsError(f"{variable} must be a rate such as 10/minute or 100 per 2 hours "
+                                    "(several separated by ;)")
+        for proxy in self.router_trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise SettingsError(f"PIER_ROUTER_TRUSTED_PROXIES: {proxy!r} is not an address or CIDR") from None
+        if not 1 <= self.password_min_length <= 1024:
+            raise SettingsError("PIER_PASSWORD_MIN_LENGTH must be between 1 and 1024")
+        if self.token_ttl < 0:
+            raise SettingsError("PIER_TOKEN_TTL cannot be negative (0 means tokens never expire)")
         for variable, name in (("PIER_BUILDER_AUTH_FAILURE_WINDOW", "builder_auth_failure_window"),
                                ("PIER_BUILDER_LOGIN_GRACE", "builder_login_grace"),
                                ("PIER_BUILDER_IDLE_TIMEOUT", "builder_idle_timeout")):

@@ -114,6 +114,12 @@ def follow_deploy(settings, controller, operation):
     return operation
 
 
+def launch_timings(operation):
+    """Where the launch's time went, as the scheduler said: "start 0.2s, ready 0.3s, routed 0.1s"."""
+    spent = (operation.get("result") or {}).get("timings") or {}
+    return ", ".join(f"{step} {seconds:.1f}s" for step, seconds in spent.items())
+
+
 def app_url(settings, app):
     port = settings.router_listen.rpartition(":")[2]
     return f"http://{app}.{settings.domain}" + ("" if port == "80" else f":{port}")
@@ -151,6 +157,9 @@ def deploy(settings, user, app, sha):
             " the push is done and the deploy goes on.")
         say(f"       Follow it with 'pier releases -a {app}' and 'pier ps -a {app}'.")
         return
+    timings = launch_timings(operation)
+    if timings:
+        say(f"       Launched ({timings})")
     say(f"       Done, {app}:v{version} deployed to Pier")
     say()
     say(f"       Use 'pier open -a {app}' to view this application in your browser: {app_url(settings, app)}")

@@ -82,10 +82,11 @@ def _wait_for_jobs(seconds=60):
 
 
 def _clean_redis(url):
-    """What the workers derived for apps of the last test (pods, endpoints, logs) goes with their rows."""
+    """What the workers derived for apps of the last test (pods, endpoints, logs) goes with their rows, and so do
+    the rate limits' counts (each test starts with none)."""
     import redis
     client = redis.Redis.from_url(url)
-    for pattern in ("pier:pods", "pier:endpoints*", "pier:logs*", "pier:liveness:*"):
+    for pattern in ("pier:pods", "pier:endpoints*", "pier:logs*", "pier:liveness:*", "pier:limits*"):
         keys = list(client.scan_iter(pattern))
         if keys:
             client.delete(*keys)

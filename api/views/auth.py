@@ -1,15 +1,18 @@
-"""Users and tokens: register, login, whoami, regenerate, passwd, cancel, and the admin's user list."""
+"""Users and tokens: register, login, whoami, tokens (list, revoke, regenerate), passwd, cancel, and the admin's
+user list. Login, register and the builder's key look-up are rate limited (api/ratelimit.py)."""
 from flask import current_app, g, jsonify
 
 from api.auth import ANONYMOUS, allow, require_admin
 from api.blueprint import v2
-from api.http import created, load, no_content, paginate
+from api.http import created, load, no_content, paginate, when
 from api.schemas.user import CancelSchema, LoginSchema, PasswdSchema, RegisterSchema, TokensSchema, dump_user
 from core.access import user_by_name
-from core.errors import NotAuthenticated, ValidationError
+from core.errors import NotAuthenticated, ValidationError, not_found
 from core.extensions import db
 from core.models import User
 from core.services import users
+
+MAX_TOKEN_ID = 2 ** 31 - 1  # the tokens id column is a PostgreSQL integer
 
 
 @v2.route("/auth/register", methods=["POST"])
@@ -57,6 +60,24 @@ def regenerate_token():
     return jsonify({"token": users.regenerate_token(_target_user(data.get("username")))})
 
 
+def dump_token(token):
+    return {"id": token.id, "created": when(token.created), "expires": when(users.token_expires(token)),
+            "last_used": when(token.last_used), "current": token.id == g.token.id}
+
+
+@v2.route("/auth/tokens/", methods=["GET"], strict_slashes=True)
+def list_tokens():
+    return paginate(users.tokens_of(g.user), dump_token)
+
+
+@v2.route("/auth/tokens/<int:token_id>", methods=["DELETE"])
+def revoke_token(token_id):
+    if token_id > MAX_TOKEN_ID:
+        raise not_found("Token")
+    users.revoke_token(g.user, token_id)
+    return no_content()
+
+
 @v2.route("/auth/passwd", methods=["POST"])
 def passwd():
     data = load(PasswdSchema())
@@ -66,8 +87,9 @@ def passwd():
             raise ValidationError({"password": ["This field is required."]})
         if not users.password_matches(user, data["password"]):
             raise NotAuthenticated("Current password does not match")
-    users.set_password(user, data["new_password"])
-    return jsonify({"status": "password set"})
+    key = users.set_password(user, data["new_password"], g.user)
+    # every token of the user is revoked; whoever changed their own password keeps working with a new one
+    return jsonify({"status": "password set", **({"token": key} if key else {})})
 
 
 @v2.route("/users", methods=["GET"])

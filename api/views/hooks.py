@@ -131,4 +131,4 @@ def operation_for_builder(operation_id):
         operation = None
     if operation is None:
         raise not_found("Operation")
-    return jsonify(dump(operation))
+    return jsonify(dict(dump(operation), result=operation.result))  # the builder shows a deploy's timings

@@ -1,4 +1,4 @@
-"""auth:* (register, login, logout, whoami, cancel, regenerate, passwd) and users:list."""
+"""auth:* (register, login, logout, whoami, cancel, regenerate, passwd), tokens:* (list, revoke) and users:list."""
 import click
 
 from cli import output
@@ -7,6 +7,7 @@ from cli.options import client, command, json_option, limit_option, topic
 
 topic("auth", "register, log in and manage your account")
 topic("users", "the platform's users (administrators only)")
+topic("tokens", "your API tokens: one per login, each expiring")
 
 password_option = click.option("--password", help="For scripts; prompted for (hidden) when omitted.")
 
@@ -141,8 +142,42 @@ def passwd(username, password, new_password):
         new_password = click.prompt("New password", hide_input=True, confirmation_prompt="New password (again)")
     body = {"new_password": new_password}
     body.update({k: v for k, v in (("username", username), ("password", password)) if v is not None})
-    api.post(api_path("auth", "passwd"), body)
-    click.echo("Password changed")
+    answer = api.post(api_path("auth", "passwd"), body)
+    if answer.get("token"):  # your own password: every token was revoked, and this is the new one
+        save_profile({"controller": api.controller, "username": api.username, "token": answer["token"]})
+        click.echo("Password changed; your other tokens were revoked (log in again on other machines)")
+    else:
+        click.echo(f"Password changed; every token of {username} was revoked")
+
+
+@command("tokens:list")
+@limit_option
+@json_option
+def tokens_list(limit, as_json):
+    """List your tokens (never their keys): one per login, newest first."""
+    api = client()
+    tokens, _ = api.list(api_path("auth", "tokens"), limit)
+    if as_json:
+        output.echo_json(tokens)
+        return
+    output.heading(f"{api.username} Tokens")
+    output.table([("ID", "Created", "Expires", "Last used", "")] + [
+        (t["id"], output.when(t["created"]), output.when(t["expires"]) or "never",
+         output.when(t["last_used"]) or "-", "(this one)" if t["current"] else "") for t in tokens])
+
+
+@command("tokens:revoke")
+@click.argument("token_id", type=click.IntRange(min=1), metavar="ID")
+def tokens_revoke(token_id):
+    """Revoke one of your tokens by its ID (from tokens:list)."""
+    api = client()
+    current = [t["id"] for t in api.list(api_path("auth", "tokens"), None)[0] if t["current"]]
+    api.delete(api_path("auth", "tokens", token_id, slash=False), not_found=f"token {token_id}")
+    if token_id in current:
+        delete_profile()
+        click.echo(f"Token {token_id} revoked; it was this session's, so you are logged out")
+    else:
+        click.echo(f"Token {token_id} revoked")
 
 
 @command("users:list")

@@ -1,6 +1,6 @@
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -32,15 +32,25 @@ def hash_token(key):
 
 
 class Token(db.Model):
-    """An API token. Only its SHA-256 is stored; the key itself is shown once, when issued."""
+    """An API token. Only its SHA-256 is stored; the key itself is shown once, when issued.
+
+    A token lives PIER_TOKEN_TTL seconds from `created` (0: for ever). The lifetime is the setting's, not a
+    stored date, so an operator who shortens it shortens every token's at once."""
     __tablename__ = "tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    last_used: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     user = relationship("User", back_populates="tokens", lazy="joined")
+
+    def expires(self, ttl):
+        return self.created + timedelta(seconds=ttl) if ttl else None
+
+    def expired(self, ttl, now):
+        return bool(ttl) and now >= self.expires(ttl)
 
     @classmethod
     def issue(cls, user):

@@ -15,6 +15,7 @@ from datetime import timedelta
 import redis
 from flask import current_app
 from sqlalchemy import func
+from sqlalchemy.orm import aliased
 
 from core import jobs
 from core.errors import ServiceUnavailable
@@ -28,6 +29,7 @@ ACTIVE = ("pending", "running")
 LEASE_SECONDS = 20  # a running job renews its lease every LEASE_SECONDS / 4; an expired one means its worker died
 RESEND_AFTER_SECONDS = 30  # a job still pending this long may have been lost by the broker: send it again
 GIVE_UP_PENDING_SECONDS = 600  # ... and after this long, nothing takes it: fail it, naming the queue
+SETTLING_POLL_SECONDS = 0.25  # a job waiting for an earlier one's after-work asks again this often
 MAX_ATTEMPTS = 2  # a job whose worker died is run again once, then failed
 
 
@@ -49,6 +51,8 @@ KINDS = {
     "backup": Kind("backups.take", exclusive=True, platform=True),
 }
 EXCLUSIVE = tuple(name for name, kind in KINDS.items() if kind.exclusive)
+# jobs that change an app's processes start only once an earlier one's after-work is over (see `settling`)
+AFTER_SETTLING = tuple(name for name, kind in KINDS.items() if not kind.platform and name != "run")
 RERUNNABLE = tuple(name for name, kind in KINDS.items() if kind.rerun_when_lost)
 
 
@@ -68,10 +72,24 @@ def add(app, user, kind, **params):
     return operation
 
 
+def settled(operation):
+    """The after-work is over: the lease goes."""
+    db.session.execute(db.update(Operation).where(Operation.uuid == operation.uuid).values(lease_until=None))
+    db.session.commit()
+
+
 def active(app, kinds=EXCLUSIVE):
     return db.session.execute(
         db.select(Operation.uuid).where(Operation.app_uuid == app.uuid, Operation.kind.in_(kinds),
                                         Operation.state.in_(ACTIVE)).limit(1)).first() is not None
+
+
+def settling(app):
+    """Whether a finished operation of the app still does its after-work (a deploy's old processes draining
+    and stopping): it keeps its lease for that long, so a worker that died then is forgotten in time."""
+    return db.session.execute(
+        db.select(Operation.uuid).where(Operation.app_uuid == app.uuid, Operation.state == "succeeded",
+                                        Operation.lease_until > func.now()).limit(1)).first() is not None
 
 
 def commit_and_enqueue(operation=None):
@@ -114,6 +132,19 @@ def wait(operation, timeout):
         pubsub.close()
 
 
+def _settling_seconds(operation_uuid):
+    """How long to wait before asking again, when another operation of this one's app is settling; else 0."""
+    waiting = aliased(Operation)
+    left = db.session.execute(
+        db.select(func.max(func.extract("epoch", Operation.lease_until - func.now())))
+        .join(waiting, (waiting.app_uuid == Operation.app_uuid) & (waiting.uuid != Operation.uuid))
+        .where(waiting.uuid == uuid.UUID(operation_uuid), waiting.state == "pending",
+               waiting.kind.in_(AFTER_SETTLING), Operation.state == "succeeded",
+               Operation.lease_until > func.now())).scalar()
+    db.session.rollback()
+    return min(max(float(left), 0.1), SETTLING_POLL_SECONDS) if left is not None else 0
+
+
 def publish_finished(redis_url, operation_uuid, state):
     redis.Redis.from_url(redis_url).publish(channel(operation_uuid), json.dumps({"state": state}))
 
@@ -123,7 +154,11 @@ def begin(operation_uuid):
     (None, seconds to wait before asking again) while another worker's lease on it runs; or (None, None) when
     there is nothing to do (it finished, or is gone). Only one worker ever holds it: a job sent twice, or
     redelivered while the worker that runs it may be alive, waits. One whose worker died (lease expired) is
-    run again: every job converges."""
+    run again: every job converges. A job changing an app's processes waits while an earlier one of the
+    app settles (its old processes draining and stopping)."""
+    settling_for = _settling_seconds(operation_uuid)
+    if settling_for:
+        return None, settling_for
     claimed = db.session.execute(
         db.update(Operation)
         .where(Operation.uuid == uuid.UUID(operation_uuid),
@@ -168,10 +203,11 @@ def lease(operation):
         stop.set()
 
 
-def finish(operation, result=None, error=None):
-    """Records the outcome (a result, or the error the user reads), commits, and tells whoever waits."""
+def finish(operation, result=None, error=None, settle_seconds=0.0):
+    """Records the outcome (a result, or the error the user reads), commits, and tells whoever waits. With
+    `settle_seconds`, the operation keeps its lease that long for its after-work (see `settling`)."""
     operation.state, operation.result, operation.error = ("failed" if error else "succeeded"), result, error
-    operation.lease_until = None
+    operation.lease_until = func.now() + timedelta(seconds=settle_seconds) if settle_seconds and not error else None
     db.session.commit()
     try:
         publish_finished(current_app.config["PIER"].redis_url, operation.uuid, operation.state)

@@ -3,6 +3,9 @@ import json
 import socket
 import stat
 
+from sqlalchemy import text
+
+from core.extensions import db
 from tests.cli.conftest import PASSWORD, saved_token
 
 NOT_LOGGED_IN = "Error: not logged in; run pier login <url>\n"
@@ -104,7 +107,11 @@ def test_cancel_needs_the_confirmation_and_refuses_owners_of_apps(logged_in):
 
 
 def test_passwd_changes_the_password(logged_in):
-    logged_in("passwd", "--password", PASSWORD, "--new-password", "another long passphrase")
+    old = saved_token(logged_in.home)
+    result = logged_in("passwd", "--password", PASSWORD, "--new-password", "another long passphrase")
+    assert result.stdout == "Password changed; your other tokens were revoked (log in again on other machines)\n"
+    assert saved_token(logged_in.home) not in (None, old)
+    assert logged_in("whoami").stdout.startswith("You are ada ")
     logged_in("logout")
     logged_in("login", logged_in.controller, "--username", "ada", "--password", PASSWORD, code=1)
     logged_in("login", logged_in.controller, "--username", "ada", "--password", "another long passphrase")
@@ -126,3 +133,62 @@ def test_api_version_mismatch_warns_on_stderr_only(logged_in, monkeypatch):
                              "may not work as expected.\n")
     monkeypatch.setattr("cli.client.API_VERSION", "2.3")
     assert logged_in("whoami").stderr == ""
+
+
+def test_passwd_refuses_a_common_password(logged_in):
+    result = logged_in("passwd", "--password", PASSWORD, "--new-password", "iloveyou", code=1)
+    assert result.stderr == "Error: new_password: This password is too common.\n"
+    assert logged_in("whoami").stdout.startswith("You are ada ")
+
+
+def test_an_administrator_resetting_a_password_logs_that_user_out(logged_in):
+    logged_in("register", logged_in.controller, "--username", "bob", "--password", PASSWORD,
+              "--email", "bob@example.com")
+    result = logged_in("passwd", "--username", "bob", "--new-password", "reset by the admin")
+    assert result.stdout == "Password changed; every token of bob was revoked\n"
+
+
+def test_tokens_list_and_revoke(logged_in, monkeypatch):
+    monkeypatch.setenv("PIER_PROFILE", "laptop")  # a second login: a second token
+    logged_in("login", logged_in.controller, "--username", "ada", "--password", PASSWORD)
+    monkeypatch.delenv("PIER_PROFILE")
+    tokens = logged_in.json("tokens:list")
+    assert [t["current"] for t in tokens] == [False, True]
+    assert all(set(t) == {"id", "created", "expires", "last_used", "current"} for t in tokens)
+    lines = logged_in("tokens:list").stdout.splitlines()
+    assert lines[0] == "=== ada Tokens" and lines[1].split() == ["ID", "Created", "Expires", "Last", "used"]
+    assert lines[3].startswith(str(tokens[1]["id"])) and lines[3].endswith("(this one)")
+    assert lines[2].split()[-1] == "-"  # the laptop's token has not been used yet
+    laptop = tokens[0]["id"]
+    assert logged_in("tokens:revoke", laptop).stdout == f"Token {laptop} revoked\n"
+    assert logged_in("tokens:revoke", laptop, code=1).stderr == f"Error: token {laptop} not found\n"
+    monkeypatch.setenv("PIER_PROFILE", "laptop")
+    assert "refused the saved token" in logged_in("whoami", code=1).stderr
+    monkeypatch.delenv("PIER_PROFILE")
+    assert [t["current"] for t in logged_in.json("tokens:list")] == [True]
+
+
+def test_revoking_this_sessions_token_logs_out(logged_in):
+    current = logged_in.json("tokens:list")[0]["id"]
+    result = logged_in("tokens:revoke", current)
+    assert result.stdout == f"Token {current} revoked; it was this session's, so you are logged out\n"
+    assert not (logged_in.home / ".pier" / "client.json").exists()
+
+
+def test_an_expired_login_says_so(logged_in, app):
+    with app.app_context():
+        db.session.execute(text("UPDATE tokens SET created = created - interval '31 days'"))
+        db.session.commit()
+        db.session.remove()
+    result = logged_in("apps", code=1)
+    assert result.stderr == f"Error: your login expired; run pier login {logged_in.controller}\n"
+
+
+def test_repeated_wrong_passwords_are_refused_for_a_while(logged_in):
+    logged_in("logout")
+    for _ in range(10):
+        logged_in("login", logged_in.controller, "--username", "ada", "--password", "wrong", code=1)
+    result = logged_in("login", logged_in.controller, "--username", "ada", "--password", PASSWORD, code=1)
+    assert result.stderr.startswith("Error: Too many failed logins for this username from your address; try again in ")
+    assert not (logged_in.home / ".pier" / "client.json").exists()
+

@@ -5,6 +5,7 @@ from sqlalchemy import text
 from api import create_app
 from core.extensions import db
 from core.models import User
+from core.passwords import hash_password
 from tests.conftest import settings_for_tests as settings_with
 from tests.factories import PASSWORD, Caller
 
@@ -174,3 +175,45 @@ def test_whoami_shows_the_caller(alice):
     assert set(body) == USER_FIELDS
     assert body["username"] == "alice" and body["id"] == alice.id and body["is_superuser"] is False
     assert body["groups"] == [] and body["user_permissions"] == []
+
+
+@pytest.mark.parametrize("password, message", [
+    ("x", "Ensure this field has at least 8 characters."),
+    ("seven77", "Ensure this field has at least 8 characters."),
+    ("password", "This password is too common."),
+    ("12345678", "This password is too common."),
+    ("IloveYou", "This password is too common."),
+    ("trustno1", "This password is too common."),
+    ("newcomer", "The password cannot be the username."),
+])
+def test_register_refuses_short_and_common_passwords(admin, password, message, ctx):
+    response = admin.post("/v2/auth/register", {**new_user("newcomer"), "password": password})
+    assert response.status_code == 400 and response.get_json() == {"password": [message]}
+    assert db.session.execute(db.select(User).where(User.username == "newcomer")).first() is None
+
+
+def test_the_minimum_password_length_is_a_setting(app, admin):
+    client = create_app(settings_with(password_min_length=12)).test_client()
+    caller = Caller(client, "admin", admin.token)
+    refused = caller.post("/v2/auth/register", {**new_user("newcomer"), "password": "eleven chrs"})
+    assert refused.status_code == 400 and refused.get_json() == {
+        "password": ["Ensure this field has at least 12 characters."]}
+    assert caller.post("/v2/auth/register", {**new_user("newcomer"), "password": "twelve chars"}).status_code == 201
+
+
+@pytest.mark.parametrize("password", ["short", "qwertyuiop", "Password1"])
+def test_passwd_refuses_short_and_common_passwords(alice, password):
+    response = alice.post("/v2/auth/passwd", {"password": PASSWORD, "new_password": password})
+    assert response.status_code == 400 and list(response.get_json()) == ["new_password"]
+    assert anonymous_login(alice.client, "alice", PASSWORD).status_code == 200
+
+
+def test_a_user_whose_old_password_is_short_still_logs_in(alice, ctx):
+    stored_user("alice").password_hash = hash_password("abc")
+    db.session.commit()
+    assert anonymous_login(alice.client, "alice", "abc").status_code == 200
+
+
+def anonymous_login(client, username, password):
+    return client.post("/v2/auth/login/", json={"username": username, "password": password})
+

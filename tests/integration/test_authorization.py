@@ -105,7 +105,8 @@ def world(app, caller, admin, alice, bob):
         values = {"app_id": APP_ID, "build_uuid": str(build.uuid), "domain": DOMAIN, "cert": CERT, "kind": "web",
                   "pod": "owned.v2.web.1", "username": "dave", "version": "1", "key_id": KEY_ID,
                   "operation_id": str(operation.uuid),
-                  "fingerprint": alice.get(f"/v2/keys/{KEY_ID}").get_json()["fingerprint"]}
+                  "fingerprint": alice.get(f"/v2/keys/{KEY_ID}").get_json()["fingerprint"],
+                  "token_id": str(alice.get("/v2/auth/tokens/").get_json()["results"][0]["id"])}
     return {"alice": alice, "bob": bob, "carol": carol, "admin": admin, "values": values,
             "anonymous": Caller(alice.client, "anonymous", None)}
 

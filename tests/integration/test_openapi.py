@@ -11,6 +11,7 @@ from werkzeug.routing import Rule
 
 from api.auth import ANONYMOUS, BUILDER
 from api.openapi_spec import build_spec
+from api.ratelimit import LIMITS
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 
@@ -135,3 +136,15 @@ def test_request_bodies_reject_unknown_fields_where_the_views_do(spec):
     for name in ("CreateApp", "NewBuild", "ConfigChanges", "SettingsChanges", "Register", "NewKey", "HookBuild"):
         assert schemas[name]["additionalProperties"] is False, name
     assert schemas["Scale"]["additionalProperties"] == {"type": "integer", "minimum": 0, "maximum": 1000}
+
+
+def test_rate_limited_operations_document_429_with_retry_after(app, spec):
+    limited = {(path, method) for (path, method), rule in app_routes(app.url_map.iter_rules()).items()
+               if rule.endpoint in LIMITS}
+    assert limited == {("/v2/auth/login/", "post"), ("/v2/auth/register", "post"),
+                       ("/v2/hooks/key/{fingerprint}", "get")}
+    for path, method in limited:
+        assert spec["paths"][path][method]["responses"]["429"] == {"$ref": "#/components/responses/TooManyRequests"}
+    headers = spec["components"]["responses"]["TooManyRequests"]["headers"]
+    assert headers["Retry-After"]["required"] is True
+

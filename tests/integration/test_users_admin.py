@@ -55,7 +55,7 @@ def test_non_admin_cannot_rotate_every_token(alice, bob):
 
 def test_change_own_password(alice):
     response = alice.post("/v2/auth/passwd", {"password": PASSWORD, "new_password": "brand-new-pass"})
-    assert response.status_code == 200 and response.get_json() == {"status": "password set"}
+    assert response.status_code == 200 and response.get_json()["status"] == "password set"
     assert can_log_in(alice.client, "alice", "brand-new-pass")
     assert not can_log_in(alice.client, "alice", PASSWORD)
 

@@ -1,5 +1,6 @@
 import dataclasses
 
+import limits
 import pytest
 
 from core.settings import Settings, SettingsError
@@ -39,12 +40,18 @@ def test_every_variable_is_read():
         "PIER_LOG_LINES": "25",
         "PIER_DEPLOY_REJECT_IF_PROCFILE_MISSING": "true",
         "PIER_JOB_TIME_LIMIT": "60",
+        "PIER_LOGIN_RATE": "5 per 2 minutes",
+        "PIER_REGISTER_RATE": "3/hour;20/day",
+        "PIER_KEY_LOOKUP_RATE": "1000/minute",
+        "PIER_PASSWORD_MIN_LENGTH": "12",
+        "PIER_TOKEN_TTL": "3600",
     })
     assert settings == Settings(
         secret_key=SECRET, builder_key=BUILDER, database_url="postgresql+psycopg://u:p@db:5432/pier",
         redis_url="redis://cache:6379/2", registration_mode="disabled", reserved_names=("admin", "ops", "billing"),
         domain="apps.example.com", scheduler="none", sync_timeout=7.5, max_body_bytes=2048, log_lines=25,
-        reject_if_procfile_missing=True, job_time_limit=60)
+        reject_if_procfile_missing=True, job_time_limit=60, login_rate="5 per 2 minutes",
+        register_rate="3/hour;20/day", key_lookup_rate="1000/minute", password_min_length=12, token_ttl=3600)
 
 
 def test_every_field_has_a_variable():
@@ -132,6 +139,41 @@ def test_counts_must_be_positive(variable, value):
 def test_secrets_are_not_in_repr():
     text = repr(Settings.from_env(env()))
     assert SECRET not in text and BUILDER not in text
+
+
+def test_authentication_defaults():
+    settings = Settings.from_env(env())
+    assert (settings.login_rate, settings.register_rate, settings.key_lookup_rate) == (
+        "10/minute", "10/hour", "120/minute")
+    assert settings.password_min_length == 8 and settings.token_ttl == 30 * 24 * 3600
+
+
+@pytest.mark.parametrize("rate", ["10/minute", "10 per minute", "100 per 2 hours", "1/second", "5/Minute",
+                                  "10/minute;100/hour", "3/hour, 20/day", "7/10 seconds"])
+def test_rates_that_flask_limiter_reads_are_accepted(rate):
+    assert Settings.from_env(env(PIER_LOGIN_RATE=rate)).login_rate == rate
+    assert limits.parse_many(rate)
+
+
+@pytest.mark.parametrize("variable", ["PIER_LOGIN_RATE", "PIER_REGISTER_RATE", "PIER_KEY_LOOKUP_RATE"])
+@pytest.mark.parametrize("rate", ["", "10", "ten/minute", "0/minute", "10/fortnight", "10/minute;", "-1/hour"])
+def test_rates_that_mean_nothing_are_refused(variable, rate):
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(env(**{variable: rate}))
+    assert variable in str(raised.value)
+
+
+@pytest.mark.parametrize("variable, value", [("PIER_PASSWORD_MIN_LENGTH", "0"), ("PIER_PASSWORD_MIN_LENGTH", "2000"),
+                                             ("PIER_TOKEN_TTL", "-1"), ("PIER_TOKEN_TTL", "soon"),
+                                             ("PIER_ROUTER_TRUSTED_PROXIES", "10.0.0.1,proxy.example")])
+def test_bad_authentication_settings_are_refused(variable, value):
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(env(**{variable: value}))
+    assert variable in str(raised.value)
+
+
+def test_a_token_ttl_of_zero_is_allowed():
+    assert Settings.from_env(env(PIER_TOKEN_TTL="0")).token_ttl == 0
 
 
 def test_the_kubeconfig_is_pier_kubeconfig_else_kubeconfig():

@@ -38,7 +38,7 @@ def execute(task, operation_uuid, runner):
     worker's lease runs out (it may have died: the job is then run again and converges)."""
     operation, wait = operations.begin(operation_uuid)
     if wait is not None:
-        raise task.retry(countdown=wait, max_retries=None)
+        raise task.retry(countdown=wait)
     if operation is None:
         return
     kind, started, outcome = operation.kind, time.monotonic(), "failed"
@@ -58,11 +58,22 @@ def execute(task, operation_uuid, runner):
         except Exception as exc:  # recorded on the operation for the user, with the trace in the worker log
             _internal_error(operation, exc)
         else:
-            operations.finish(operation, result=result)
+            settle = settle_seconds(current_app.config["PIER"]) if getattr(operation, "afterwards", None) else 0
+            operations.finish(operation, result=result, settle_seconds=settle)
             outcome = "succeeded"
         metrics.operation_finished(kind, outcome, time.monotonic() - started)  # until the user has the outcome
-        if outcome == "succeeded":
+        if outcome == "succeeded" and settle:
             _afterwards(operation)
+            operations.settled(operation)
+
+
+SETTLE_MARGIN_SECONDS = 30
+
+
+def settle_seconds(settings):
+    """How long after-work may take at most (drain, then each old process's stop grace, with a margin):
+    reconcile leaves the app alone that long unless the work ends sooner."""
+    return settings.drain_seconds + settings.stop_grace_seconds + SETTLE_MARGIN_SECONDS
 
 
 FOLLOWING_UP = []  # the operations whose after-work runs in this process now (tests wait for none)
@@ -135,7 +146,7 @@ def deploy(operation, settings):
     releases.mark_deployed(app, release, structure)
     later(operation, lambda: _retire(scheduler, settings, app.id, leftovers),
           f"stopping what ran before v{release.version}")
-    return {"version": release.version}
+    return {"version": release.version, "timings": {step: round(s, 3) for step, s in scheduler.spent.items()}}
 
 
 def _retire(scheduler, settings, app_id, leftovers):

@@ -19,10 +19,10 @@ log = logging.getLogger("pier.reconcile")
 
 
 def settled(app):
-    """The spec of the app's deployed release, or None when it runs none or a job is in progress (apps
-    with a job are left to that job)."""
+    """The spec of the app's deployed release, or None when it runs none or a job is in progress or still
+    settling (apps with a job are left to that job: a deploy's old processes draining are not strays)."""
     release = running_release(app)
-    if release is None or operations.active(app, tuple(operations.KINDS)):
+    if release is None or operations.active(app, tuple(operations.KINDS)) or operations.settling(app):
         return None
     return release_spec(app, release)
 

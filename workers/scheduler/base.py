@@ -6,6 +6,7 @@ Every method names apps by id (and, where a backend keeps per-app objects, by uu
 with an old name never inherits anything). Errors a user can act on are raised as `SchedulerError`, whose
 text reaches the API client as it is.
 """
+import time
 
 
 class SchedulerError(Exception):
@@ -39,6 +40,10 @@ class Scheduler:
     def __init__(self, settings, routing=None):
         self.settings = settings
         self.routing = routing or Routing()
+        self.spent = {}  # where the last deploy's time went ({step: seconds}), for backends that say
+
+    def timed(self, step, started):
+        self.spent[step] = self.spent.get(step, 0.0) + time.monotonic() - started
 
     # -- changing what runs ---------------------------------------------------------------------------------
     def deploy(self, spec, structure, retire=True):

@@ -10,7 +10,7 @@ def schedule_backup(kind):
     backups.scheduled(kind)
 
 
-@shared_task(name="backups.take", bind=True, acks_late=True, ignore_result=True)
+@shared_task(name="backups.take", bind=True, acks_late=True, ignore_result=True, max_retries=None)
 def take_backup(self, operation_uuid):
     operations.execute(self, operation_uuid, backups.take)
 

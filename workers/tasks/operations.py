@@ -3,7 +3,8 @@ from celery import shared_task
 
 from workers.runners import operations
 
-OPTIONS = {"bind": True, "acks_late": True, "ignore_result": True}
+# max_retries None: a job waiting for a lease or a settling app asks again until the watchdog fails it
+OPTIONS = {"bind": True, "acks_late": True, "ignore_result": True, "max_retries": None}
 
 
 @shared_task(name="deploy.release", **OPTIONS)

@@ -71,7 +71,8 @@ def follow_logs(client, sink, stop, resume=None):
     try:
         while not stop.is_set():
             try:
-                running = client.containers.list(filters={"label": label("app"), "status": "running"})
+                running = client.containers.list(filters={"label": label("app"), "status": "running"},
+                                                 ignore_removed=True)
             except (DockerException, RequestException) as exc:
                 log.warning("cannot list containers to follow their logs: %s", exc)
                 running = []

@@ -43,7 +43,8 @@ class DockerScheduler(Scheduler):
     # -- queries ------------------------------------------------------------------------------------------
     def _containers(self, **labels):
         filters = {"label": [f"{label(k.replace('_', '-'))}={v}" for k, v in labels.items()]}
-        return _process_containers(self.client.containers.list(all=True, filters=filters))
+        return _process_containers(self.client.containers.list(all=True, filters=filters,
+                                                                ignore_removed=True))
 
     def _ip(self, container):
         network = (container.attrs["NetworkSettings"].get("Networks") or {}).get(specs.NETWORK) or {}
@@ -69,8 +70,8 @@ class DockerScheduler(Scheduler):
 
     def observe(self):
         grouped = {}
-        for container in _process_containers(self.client.containers.list(all=True,
-                                                                          filters={"label": label("app")})):
+        for container in _process_containers(self.client.containers.list(all=True, filters={"label": label("app")},
+                                                                          ignore_removed=True)):
             grouped.setdefault(container.labels[label("app")], []).append(self._pod(container))
         return {app: sorted(pods, key=lambda p: (p.type, p.name)) for app, pods in grouped.items()}
 
@@ -125,13 +126,17 @@ class DockerScheduler(Scheduler):
         """Starts (type, index) instances in parallel; on any failure removes those it started and raises."""
         started = []
         try:
+            began = time.monotonic()
             with ThreadPoolExecutor(max_workers=START_CONCURRENCY) as pool:
                 futures = [pool.submit(self._start, spec, t, i, port) for t, i in instances]
                 started = [f.result() for f in futures if f.exception() is None]
                 for future in futures:
                     if future.exception() is not None:
                         raise future.exception()
+            self.timed("start", began)
+            began = time.monotonic()
             self._wait_ready(spec, started, port)
+            self.timed("ready", began)
         except Exception:
             self._remove(started)
             raise
@@ -142,13 +147,18 @@ class DockerScheduler(Scheduler):
         """Starts the release's containers, waits until they are ready and publishes them to the router; then
         (or later, through `retire`) lets requests drain and stops everything else of the app. On failure the
         new containers are removed and the running ones keep serving."""
+        self.spent = {}
+        began = time.monotonic()
         self._check_tags(spec)
         self._ensure_network()
         port = self._port(spec)
+        self.timed("image", began)
         wanted = [(t, i) for t, count in sorted(structure.items()) for i in range(1, count + 1)]
         started = self._start_all(spec, wanted, port)
         keep = {c.id for c in started}
+        began = time.monotonic()
         self._publish(spec.app, started, port)
+        self.timed("routed", began)
         leftovers = [c.id for c in self._containers(app_uuid=spec.app_uuid) if c.id not in keep]
         if retire:
             self.retire(leftovers)
@@ -214,6 +224,9 @@ class DockerScheduler(Scheduler):
                 container.remove(force=True)
             except NotFound:
                 pass
+            except APIError as exc:  # 409 "removal already in progress": another job removes it
+                if exc.status_code != 409 or "already in progress" not in str(exc.explanation):
+                    raise
 
     # -- the rest of `ps` -----------------------------------------------------------------------------------
     def restart(self, spec, structure, process_type=None, name=None):
@@ -277,7 +290,8 @@ class DockerScheduler(Scheduler):
         return int(env.get("PORT", specs.DEFAULT_PORT))
 
     def destroy(self, app_id, app_uuid):
-        self._remove(self.client.containers.list(all=True, filters={"label": f"{label('app-uuid')}={app_uuid}"}))
+        self._remove(self.client.containers.list(all=True, filters={"label": f"{label('app-uuid')}={app_uuid}"},
+                                                ignore_removed=True))
 
     def watch(self, on_change, stop, interval=1.0):
         watch_events(self.client, on_change, stop, interval)

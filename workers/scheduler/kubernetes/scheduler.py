@@ -8,6 +8,7 @@ change when pods do, so pod changes never reload nginx.
 """
 import logging
 import secrets
+import time
 
 from workers.scheduler.base import Scheduler, SchedulerError
 from workers.scheduler.kubernetes import manifests, rollout, states
@@ -90,6 +91,8 @@ class KubernetesScheduler(Scheduler):
     # -- deploy and scale -------------------------------------------------------------------------------------
     def deploy(self, spec, structure, retire=True):
         """The rolling update retires the old pods by itself (maxUnavailable 0): there are no leftovers."""
+        self.spent = {}
+        began = time.monotonic()
         self._check_tags(spec)
         port = self._prepare(spec)
         autoscaled = self._autoscaled(spec.app)
@@ -106,7 +109,10 @@ class KubernetesScheduler(Scheduler):
                     desired, live, keep_replicas=t in autoscaled))
                 if process_type in ROUTABLE_TYPES:
                     apply(self.cluster, manifests.service(spec, process_type), adjust=_kept_cluster_ip)
+            self.timed("apply", began)
+            began = time.monotonic()
             rollout.wait(self.cluster, spec.app, sorted(structure), spec.release, self.settings.deploy_timeout)
+            self.timed("rollout", began)
         except SchedulerError:
             try:
                 self._roll_back(spec, changed)
