@@ -17,3 +17,17 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss'
 from api.gunicorn_errors import install  # noqa: E402
 
 install()
+
+# Metrics: each worker process counts its requests into files of a folder of this master's (prometheus_client's
+# multiprocess mode), and GET /metrics answers their sum, whichever worker takes it (api/metrics.py). The
+# variable must be set before a worker imports prometheus_client; the folder of an earlier master is not ours.
+from core.metrics import multiprocess_folder  # noqa: E402 - it imports no prometheus_client
+
+if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = multiprocess_folder(os.environ.get("PIER_METRICS_FOLDER", "var/metrics"),
+                                                                 "web")
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)

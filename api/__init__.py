@@ -5,6 +5,7 @@ from core.settings import API_VERSION, VERSION
 def create_app(settings=None):
     from api import ratelimit
     from api.errors import register_error_handlers
+    from api.metrics import register_metrics
     from api.views import register_blueprints
     from core.app import create_core_app
 
@@ -14,6 +15,7 @@ def create_app(settings=None):
     app.url_map.strict_slashes = False
     register_error_handlers(app)
     register_blueprints(app)
+    register_metrics(app)
     ratelimit.install(app)
 
     @app.after_request

@@ -252,5 +252,7 @@ def components():
                       "description": "`token <key>`; the key comes from POST /v2/auth/login/"},
             "builderKey": {"type": "apiKey", "in": "header", "name": "X-Deis-Builder-Auth",
                            "description": "the builder's shared key (PIER_BUILDER_KEY), for /v2/hooks only"},
+            "metricsToken": {"type": "http", "scheme": "bearer",
+                             "description": "`Bearer <PIER_METRICS_TOKEN>`, for /metrics only"},
         },
     }

@@ -25,6 +25,7 @@ from core.settings import VERSION
 TOKEN = [{"token": []}]
 TOKEN_OPTIONAL = [{}, {"token": []}]
 BUILDER = [{"builderKey": []}]
+METRICS = [{"metricsToken": []}]
 ANONYMOUS = []
 APP = "401 403 404"
 PAGE = ("limit", "offset")
@@ -36,6 +37,7 @@ TAGS = {
     "perms": "Collaborators and administrators", "certs": "TLS certificates", "keys": "SSH keys",
     "operations": "Long jobs (Pier extension)", "hooks": "Builder callbacks (builder key, not a user token)",
     "health": "Probes outside /v2", "meta": "This document",
+    "metrics": "The controller's metrics, for Prometheus (outside /v2)",
     "backups": "The platform database's backups (administrators; Pier extension)",
     "gc": "Garbage collection of old builds' images, slugs and sources (administrators; Pier extension)",
 }
@@ -259,6 +261,9 @@ def _other_routes():
                                  {**text("200", "OK"), **text("503", "what is not ready")}, security=ANONYMOUS)),
         ("/v2/openapi.json", "get", op("This document", "meta", json("200", "OpenAPI 3.0", {"type": "object"}),
                                        "401", security=ANONYMOUS)),
+        ("/metrics", "get", op("Requests by route rule and status, and their latency, in Prometheus' text format "
+                               "(404 while PIER_METRICS_TOKEN is unset)", "metrics",
+                               text("200", "the metrics"), "401 404", security=METRICS)),
     ]
 
 

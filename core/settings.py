@@ -11,6 +11,8 @@ API_VERSION = "2.3"
 WEAK_SECRETS = {"", "changeme", "change-me", "secret", "default", "pier", "deis", "insecure"}
 MIN_SECRET_LENGTH = 32
 REGISTRATION_MODES = ("enabled", "disabled", "admin_only")
+MIN_METRICS_TOKEN_LENGTH = 16
+METRICS_PORTS = 7  # PIER_METRICS_PORT_BASE and the next ones: one per process (core.metrics.PORT_OFFSETS)
 # One or more rate limits as Flask-Limiter (the `limits` package) reads them: "10/minute", "100 per 2 hours",
 # "10/minute;100/hour". Checked here with a pattern, because importing `limits` would slow the git hook down.
 RATE = re.compile(r"\s*[1-9][0-9]*\s*(?:/|per)\s*(?:[1-9][0-9]*\s*)?(?:second|minute|hour|day|month|year)s?\s*",
@@ -97,6 +99,11 @@ class Settings:
     backup_retention_diff: int = 7
     backup_archive_timeout: int = 55
     backup_s3_ca_file: str = ""
+    # metrics (Prometheus text format; core/metrics.py)
+    metrics_host: str = "127.0.0.1"
+    metrics_port_base: int = 9400
+    metrics_token: str = field(default="", repr=False)
+    metrics_folder: str = "var/metrics"
     login_rate: str = "10/minute"
     register_rate: str = "10/hour"
     key_lookup_rate: str = "120/minute"
@@ -173,6 +180,10 @@ class Settings:
         ("PIER_BACKUP_RETENTION_DIFF", "backup_retention_diff", int),
         ("PIER_BACKUP_ARCHIVE_TIMEOUT", "backup_archive_timeout", int),
         ("PIER_BACKUP_S3_CA_FILE", "backup_s3_ca_file", str),
+        ("PIER_METRICS_HOST", "metrics_host", str),
+        ("PIER_METRICS_PORT_BASE", "metrics_port_base", int),
+        ("PIER_METRICS_TOKEN", "metrics_token", str),
+        ("PIER_METRICS_FOLDER", "metrics_folder", str),
         ("PIER_LOGIN_RATE", "login_rate", str),
         ("PIER_REGISTER_RATE", "register_rate", str),
         ("PIER_KEY_LOOKUP_RATE", "key_lookup_rate", str),
@@ -231,6 +242,12 @@ class Settings:
                 raise SettingsError(f"{variable} must be a cron schedule of five fields, e.g. '0 3 * * 0'")
         if self.backup_retention_full < 1 or self.backup_retention_diff < 1:
             raise SettingsError("PIER_BACKUP_RETENTION_FULL and PIER_BACKUP_RETENTION_DIFF must be at least 1")
+        if self.metrics_token and len(self.metrics_token) < MIN_METRICS_TOKEN_LENGTH:
+            raise SettingsError(f"PIER_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_LENGTH} characters "
+                                "(`make run` generates one into var/pier.env), or empty to turn /metrics off")
+        if not 0 <= self.metrics_port_base <= 65535 - METRICS_PORTS:
+            raise SettingsError(f"PIER_METRICS_PORT_BASE must be 0 (no metrics endpoints) or a port under "
+                                f"{65536 - METRICS_PORTS}: the processes take it and the next {METRICS_PORTS - 1}")
         if self.storage not in ("filesystem", "s3"):
             raise SettingsError("PIER_STORAGE must be filesystem or s3")
         if self.storage == "s3" and not self.s3_bucket:

@@ -136,6 +136,12 @@ class Nginx:
         except (FileNotFoundError, ValueError, ProcessLookupError):
             return None
 
+    def reopen_logs(self):
+        """Asks nginx to reopen its log files (after one was renamed to rotate it)."""
+        pid = self.master_pid()
+        if pid:
+            os.kill(pid, signal.SIGUSR1)
+
     def stop(self):
         pid = self.master_pid()
         if pid:

@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 
 import redis
@@ -17,10 +18,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.app import create_core_app
 from core.endpoints import CHANNEL, Endpoints
 from core.extensions import db
+from core.metrics import serve
 from core.services.certificates import record_router_problems
 from router.apply import Nginx, RouterConfigError
 from router.certs import write_files
 from router.isolate import Verdicts, apply_isolated
+from router.metrics import RELOADS, MetricsLog
 from router.render import render
 from router.routes import attached_certificates, desired_routes
 
@@ -93,6 +96,10 @@ def main():
     nginx = Nginx(os.path.abspath(settings.router_runtime), settings.router_listen)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so that `finally` stops nginx
     log.info("router listening on %s", settings.router_listen)
+    serve(settings, "router")
+    # always followed, metrics endpoint or not: it is also what keeps nginx's metrics log from growing
+    metrics_log = MetricsLog(nginx.runtime, nginx.reopen_logs)
+    threading.Thread(target=metrics_log.follow, args=(threading.Event(),), daemon=True, name="metrics-log").start()
     endpoints = Endpoints(settings.redis_url)
     pubsub = None
     try:
@@ -103,6 +110,7 @@ def main():
                     pubsub.subscribe(CHANNEL)
                 endpoints.router_alive(ALIVE_SECONDS)
                 if sync_once(flask_app, nginx):
+                    RELOADS.inc()
                     log.info("nginx reloaded with new routes")
                 wait_for_changes(pubsub)
             except RouterConfigError as exc:

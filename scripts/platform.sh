@@ -16,7 +16,7 @@ mkdir -p "$var/log"
 packages() {
   local wanted=(postgresql redis-server nginx docker.io docker-registry git openssh-client
                 openssh-server mmdebstrap curl python3-venv python3-dev build-essential iproute2 wrk
-                pgbackrest)
+                pgbackrest prometheus)
   local missing=()
   for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -25,6 +25,11 @@ packages() {
     echo "installing: ${missing[*]}"
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+    # Prometheus is here for the metrics test, which runs /usr/bin/prometheus itself on a port of its own: the
+    # service Debian starts on install (under systemd) would only hold :9090
+    if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+      systemctl disable --now prometheus >/dev/null 2>&1 || true
+    fi
   fi
 }
 
@@ -34,7 +39,7 @@ secrets() {
   touch "$envfile"
   local name size added=""
   for pair in PIER_SECRET_KEY:32 PIER_BUILDER_KEY:32 PIER_DB_PASSWORD:16 PIER_REGISTRY_PASSWORD:24 \
-              PIER_FLOWER_PASSWORD:16; do
+              PIER_FLOWER_PASSWORD:16 PIER_METRICS_TOKEN:24; do
     name=${pair%%:*} size=${pair##*:}
     grep -q "^$name=" "$envfile" && continue
     echo "$name=$(openssl rand -hex "$size")" >> "$envfile"

@@ -20,6 +20,7 @@ from core.build_output import cancel_key, channel
 from core.settings import Settings
 from core.storage import StorageError, store_for
 from core.storage.keys import source_key
+from sshd import outcome
 from sshd.controller import Controller, ControllerError
 
 DEPLOYED_BRANCHES = ("refs/heads/main", "refs/heads/master")
@@ -172,6 +173,14 @@ def _cancel(connection, build_id):
 def main():
     settings = Settings.from_env()
     user, app = os.environ["PIER_PUSH_USER"], os.environ["PIER_PUSH_APP"]
+    # for the builder's metrics (sshd/outcome.py): failed until it succeeds, so a crash here counts as failed
+    outcome.write(os.environ.get(outcome.VARIABLE), succeeded=False)
+    code = push(settings, user, app)
+    outcome.write(os.environ.get(outcome.VARIABLE), succeeded=code == 0)
+    return code
+
+
+def push(settings, user, app):
     try:
         sha = pushed_commit(sys.stdin.read().splitlines())
         deploy(settings, user, app, sha)

@@ -8,6 +8,7 @@ from twisted.cred import portal
 from twisted.internet import endpoints, reactor, task, threads
 from twisted.python import log
 
+from core.metrics import serve
 from core.settings import Settings
 from sshd import hostkey, sweeper
 from sshd.auth import KeyChecker, Realm
@@ -54,6 +55,7 @@ def main():
     settings = Settings.from_env()
     ssh, host_key = make_factory(settings)
     log.startLogging(sys.stdout)
+    serve(settings, "builder")
     stop = threading.Event()
     threading.Thread(target=sweeper.listen, args=(settings, Controller(settings), stop), daemon=True,
                      name="sweeper").start()

@@ -1,6 +1,8 @@
 """One SSH session: checks the request, takes the app's push lock, runs git with Pier's hook."""
 import os
 import signal
+import tempfile
+import time
 
 from twisted.conch.interfaces import ISession
 from twisted.conch.ssh import connection
@@ -8,7 +10,7 @@ from twisted.internet import error, reactor, threads
 from twisted.python import components, failure, log
 from zope.interface import implementer
 
-from sshd import commands, repos
+from sshd import commands, metrics, outcome, repos
 from sshd.auth import PushUser
 
 FAILED = 128  # what git itself exits with when the remote side refuses
@@ -42,6 +44,7 @@ class PushSession:
         self.process = None
         self.protocol = None
         self.lock = None  # (app, token) while this session holds the app's push lock
+        self.verb = None
 
     # -- what a client may ask for ------------------------------------------------------------
     def execCommand(self, protocol, raw):
@@ -49,6 +52,7 @@ class PushSession:
         self.protocol = protocol
         try:
             verb, app = commands.parse(raw)
+            self.verb = verb
             self._authorize(app)
         except commands.Refused as refused:
             return self._refuse(str(refused))
@@ -106,7 +110,9 @@ class PushSession:
         repo = repos.ensure(settings.git_root, app, self.identity.apps[app])
         if verb == commands.CLONE and not repos.has_commits(settings.git_root, app):
             return self._refuse(f"App {app} has no pushes yet: push with git push pier main first.")
+        outcome_file = _outcome_file() if verb == commands.PUSH else ""
         environment = dict(os.environ, PIER_PUSH_USER=self.identity.username, PIER_PUSH_APP=app,
+                           **{outcome.VARIABLE: outcome_file},
                            PIER_PUSH_KEY=self.identity.fingerprint,
                            # the hook runs inside the repository: relative folders must not move with it
                            PIER_STORAGE_PATH=os.path.abspath(settings.storage_path),
@@ -115,7 +121,7 @@ class PushSession:
         # setsid: git and its hook get their own process group, so a client that leaves stops them all.
         self.process = reactor.spawnProcess(self.protocol, "/usr/bin/setsid", ["setsid", verb, str(repo)],
                                             env=environment, path=str(repo))
-        self.protocol.processEnded = self._ended(self.protocol.processEnded)
+        self.protocol.processEnded = self._ended(self.protocol.processEnded, time.monotonic(), outcome_file)
         for data in pending.data:
             self.process.write(data)
         if pending.eof:
@@ -123,9 +129,11 @@ class PushSession:
         if pending.lost:
             self.closed()
 
-    def _ended(self, report):
+    def _ended(self, report, started, outcome_file):
         def ended(reason=None):
             self._unlock()
+            if outcome_file:
+                metrics.push_ended(metrics.outcome_of(reason, outcome.take(outcome_file)), time.monotonic() - started)
             report(reason)
         return ended
 
@@ -143,6 +151,8 @@ class PushSession:
                      "it keeps failing.")
 
     def _refuse(self, message, code=FAILED):
+        if self.verb == commands.PUSH:
+            metrics.push_refused()
         # Later, so that the reply to the exec request reaches the client before the exit status.
         reactor.callLater(0, self._end_with, message, code)
 
@@ -150,6 +160,12 @@ class PushSession:
         channel = self.protocol.session
         channel.writeExtended(connection.EXTENDED_DATA_STDERR, f"{message}\n".encode())
         self.protocol.processEnded(failure.Failure(error.ProcessTerminated(exitCode=code)))
+
+
+def _outcome_file():
+    handle, path = tempfile.mkstemp(prefix="pier-push-", suffix=".outcome")
+    os.close(handle)
+    return path
 
 
 components.registerAdapter(PushSession, PushUser, ISession)

@@ -24,6 +24,7 @@ def settings_for_tests(**overrides):
         sync_timeout=30.0,
         registry_password=os.environ.get("PIER_REGISTRY_PASSWORD", ""),  # the machine's registry asks for it
         registry_config="",  # no test sweeps the machine's registry (tests/integration/test_gc.py runs its own)
+        metrics_port_base=0,  # the in-process worker serves no metrics (tests/e2e/test_metrics.py scrapes them)
     )
     values.update(overrides)
     return Settings(**values)

@@ -2,9 +2,11 @@
 kind of job goes to its own queue (core.jobs), served by its own workers."""
 from celery import Celery, Task
 from celery.schedules import crontab
+from celery.signals import worker_init
 
 from core import jobs
 from core.backups import cron_fields
+from workers import metrics
 
 VISIBILITY_MARGIN = 3600
 RECONCILE_SECONDS = 10.0
@@ -61,4 +63,10 @@ def make_celery(flask_app):
         },
     )
     flask_app.extensions["celery"] = celery
+
+    def serve_metrics(sender=None, **_):
+        # a worker of this Celery app, in its main process, before its pool forks any child
+        if sender is not None and sender.app is celery:
+            metrics.start_endpoint(settings, set(sender.app.amqp.queues.consume_from))
+    worker_init.connect(serve_metrics, weak=False)
     return celery

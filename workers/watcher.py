@@ -9,18 +9,28 @@ import signal
 import sys
 import threading
 
+from prometheus_client import Counter
+
 from core import jobs
 from core.logs import LogStore
+from core.metrics import serve
 from core.settings import Settings
 from workers.scheduler import get_scheduler
 
 log = logging.getLogger("pier.watcher")
+LINES = Counter("pier_watcher_log_lines", "Lines of the apps' output collected into the log store")
+RECONCILES = Counter("pier_watcher_reconcile_requests", "Reconciles asked for because an app's processes changed")
 
 
 def collect(settings, stop):
     """Runs the scheduler's log collection into the log store until `stop` is set."""
     store = LogStore(settings.redis_url)
-    get_scheduler(settings).collect_logs(store.append, stop, resume=store.last_stamp)
+
+    def keep(app_id, source, stamp, text):
+        store.append(app_id, source, stamp, text)
+        LINES.inc()
+
+    get_scheduler(settings).collect_logs(keep, stop, resume=store.last_stamp)
 
 
 def watch(settings, stop):
@@ -28,6 +38,7 @@ def watch(settings, stop):
     def changed(app_id):
         try:
             jobs.send(settings.redis_url, "reconcile.app", args=[app_id])
+            RECONCILES.inc()
         except Exception as exc:  # noqa: BLE001 - the broker may be restarting; the periodic round repairs too
             log.warning("could not ask for a reconcile of %s: %s", app_id, exc)
 
@@ -50,6 +61,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     log.info("watching the %s scheduler: logs and process changes", settings.scheduler)
+    serve(settings, "watcher")
     run(settings, stop)
     return 0
 

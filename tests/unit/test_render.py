@@ -62,7 +62,7 @@ def test_hosts_with_an_attached_certificate_get_their_own_tls_server():
                   tls_listen="8443", runtime="/run/pier")
     assert ("server_name www.example.com;\n        ssl_certificate /run/pier/certs/tenants/example-cert.crt;\n"
             "        ssl_certificate_key /run/pier/certs/tenants/example-cert.key;") in text
-    assert "server_name hello.localhost;\n        if ($scheme = http)" in text
+    assert "server_name hello.localhost;\n        set $pier_app hello;\n        if ($scheme = http)" in text
     assert text.count("return 301 https://$host$request_uri;") == 2
     assert "listen 8443 ssl http2 default_server;" in text
 

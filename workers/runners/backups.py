@@ -7,6 +7,7 @@ from pathlib import Path
 from core.backup_states import BackupStates
 from core.backups import BackupError, BackupInProgress, Backups, BackupSettings
 from core.services import backups
+from workers import metrics
 
 log = logging.getLogger("pier.backups")
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,6 +34,7 @@ def take(operation, settings):
     except BackupError as exc:
         log.error("%s backup failed: %s", kind, exc)
         raise
+    metrics.backup_ended(taken.end.timestamp())
     observe(settings)
     return {"backup": taken.as_dict()}
 
@@ -47,6 +49,8 @@ def observe(settings):
         states.write([], error=str(exc))
         return None
     states.write([backup.as_dict() for backup in found])
+    if found:  # read from the repository, the gauge is right again within a listing after a restart
+        metrics.backup_ended(max(backup.end for backup in found).timestamp())
     return found
 
 

@@ -20,7 +20,7 @@ from core.models import App
 from core.services import releases
 from core.storage import StorageError, store_for
 from core.storage.keys import slug_key, source_key
-from workers import safe_tar
+from workers import metrics, safe_tar
 from workers.build import BuildFailed, buildpack, dockerfile, dockerfile_rules, procfile, registry
 from workers.registry_gate import GateClosed, RegistryGate
 
@@ -33,6 +33,7 @@ def run(settings, build_id, app_id, sha, buildpack_url="", disable_cache=False):
     try:
         client = docker.from_env(timeout=120)
     except DockerException as exc:
+        metrics.build_finished("error", time.monotonic() - started)
         publish.done(False, error=f"The Docker engine cannot be reached: {exc}")
         return
     try:
@@ -44,12 +45,15 @@ def run(settings, build_id, app_id, sha, buildpack_url="", disable_cache=False):
                 with publish.heartbeat():
                     result = job.run(buildpack_url, disable_cache)
             except BuildFailed as exc:
+                metrics.build_finished("failed", time.monotonic() - started)
                 publish.done(False, error=str(exc))
                 return
             except Exception as exc:  # the user gets a short reason; the trace goes to the worker log
                 log.exception("build %s of %s failed", build_id, app_id)
+                metrics.build_finished("error", time.monotonic() - started)
                 publish.done(False, error=f"Internal error in the build ({type(exc).__name__}); build {build_id}")
                 return
+            metrics.build_finished("succeeded", time.monotonic() - started)
             publish.step(f"Build finished in {time.monotonic() - started:.1f}s ({job.timings()})")
             publish.done(True, **result)
             job.afterwards()

@@ -1,6 +1,7 @@
 """Runs an operation: loads its rows, calls the scheduler, records the outcome through the core's services."""
 import logging
 import shutil
+import time
 import uuid
 
 from flask import current_app
@@ -17,6 +18,7 @@ from core.services import apps, events, operations, releases
 from core.services.releases import RELEASE_PHASE, structure_for
 from core.storage import StorageError, store_for
 from core.storage.keys import app_prefix
+from workers import metrics
 from workers.build.images import remove_app_images
 from workers.runners.build import cache_folder
 from workers.registry import Registry, RegistryError
@@ -39,6 +41,7 @@ def execute(task, operation_uuid, runner):
         raise task.retry(countdown=wait)
     if operation is None:
         return
+    kind, started, outcome = operation.kind, time.monotonic(), "failed"
     with operations.lease(operation):
         try:
             result = runner(operation, current_app.config["PIER"])
@@ -57,9 +60,11 @@ def execute(task, operation_uuid, runner):
         else:
             settle = settle_seconds(current_app.config["PIER"]) if getattr(operation, "afterwards", None) else 0
             operations.finish(operation, result=result, settle_seconds=settle)
-            if settle:
-                _afterwards(operation)
-                operations.settled(operation)
+            outcome = "succeeded"
+        metrics.operation_finished(kind, outcome, time.monotonic() - started)  # until the user has the outcome
+        if outcome == "succeeded" and settle:
+            _afterwards(operation)
+            operations.settled(operation)
 
 
 SETTLE_MARGIN_SECONDS = 30

@@ -11,6 +11,7 @@ from core.extensions import db
 from core.models import App
 from core.pods import PodStates
 from core.services import apps, operations
+from workers import metrics
 from workers.runners.operations import scheduler_for
 from workers.runners.specs import release_spec, running_release
 
@@ -47,6 +48,7 @@ def reconcile_all():
     repaired = [app.id for app, spec in settled_apps() if _repair(scheduler, endpoints, settings, app, spec,
                                                                    observed.get(app.id, []))]
     db.session.rollback()
+    metrics.reconcile_round()
     return repaired
 
 
@@ -72,7 +74,10 @@ def _repair(scheduler, endpoints, settings, app, spec, pods):
     reasons = scheduler.drift(spec, dict(app.structure), pods)
     if reasons:
         log.info("%s drifted from v%s at %s: %s", app.id, spec.version, app.structure, "; ".join(reasons))
-        return apps.repair(app, reasons) is not None
+        enqueued = apps.repair(app, reasons) is not None
+        if enqueued:
+            metrics.repair_enqueued()
+        return enqueued
     wanted = scheduler.endpoints(spec, pods)
     if endpoints.read(app.id) != wanted and not operations.active(app, tuple(operations.KINDS)):
         endpoints.publish(app.id, wanted)
