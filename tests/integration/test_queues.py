@@ -47,10 +47,12 @@ def start(name, env):
 
 
 def sleepy_source(store, app_id, sha, scratch):
-    """A pushed Dockerfile app whose build takes BUSY_SECONDS."""
+    """A pushed Dockerfile app whose build takes BUSY_SECONDS (its step names the app: never in Docker's
+    build cache)."""
     data = io.BytesIO()
     with tarfile.open(fileobj=data, mode="w:gz") as tar:
-        text = f"FROM pier/base:bookworm\nRUN sleep {BUSY_SECONDS}\nCMD [\"sleep\", \"1\"]\n".encode()
+        text = (f"FROM pier/base:bookworm\nRUN echo {app_id} && sleep {BUSY_SECONDS}\n"
+                "CMD [\"sleep\", \"1\"]\n").encode()
         entry = tarfile.TarInfo("Dockerfile")
         entry.size = len(text)
         tar.addfile(entry, io.BytesIO(text))
