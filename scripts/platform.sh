@@ -83,13 +83,25 @@ registry_credentials() {
   # The registry answers only to the platform's own credentials (tenants' builds and apps have none). The
   # registry is the machine's, so its password file is too: each set-up writes its var/pier.env password
   # there (distribution re-reads the file when it changes), as `database` does for PostgreSQL's role.
+  # The registry checks the password on every request (each layer, each manifest): bcrypt's lowest cost keeps
+  # that at a millisecond instead of ~70 ms at the default cost 10, and costs nothing here, since the password
+  # is a generated random secret (var/pier.env), not one a person could pick and an attacker guess.
   mkdir -p "$(dirname "$registry_htpasswd")"
   (umask 077; "$top/.venv/bin/python" -c 'import bcrypt, sys
-print("pier:" + bcrypt.hashpw(sys.argv[1].encode(), bcrypt.gensalt(rounds=10)).decode())' \
+print("pier:" + bcrypt.hashpw(sys.argv[1].encode(), bcrypt.gensalt(rounds=4)).decode())' \
      "$PIER_REGISTRY_PASSWORD" > "$registry_htpasswd.new")
   mv "$registry_htpasswd.new" "$registry_htpasswd"
-  # the engine's own pushes and pulls (and an operator's docker push) use it too
-  echo "$PIER_REGISTRY_PASSWORD" | docker login -u pier --password-stdin 127.0.0.1:5000 >/dev/null 2>&1 || true
+}
+
+registry_login() {
+  # The engine's own pushes and pulls (and an operator's docker push) use the credentials too. Once the registry
+  # answers: a login that fails leaves the engine with an older password, and every push after it fails.
+  local out
+  if ! out=$(echo "$PIER_REGISTRY_PASSWORD" | docker login -u pier --password-stdin 127.0.0.1:5000 2>&1); then
+    echo "$out" >&2
+    echo "the Docker engine could not log in to the registry at 127.0.0.1:5000" >&2
+    return 1
+  fi
 }
 
 registry_status() {
@@ -100,7 +112,10 @@ start_registry() {
   # shellcheck disable=SC1090 - operators put PIER_STORAGE and PIER_S3_* settings in var/pier.env
   [ -f "$envfile" ] && { set -a; . "$envfile"; set +a; }
   case $(registry_status) in
-    401) registry_credentials; return 0 ;;
+    401) registry_credentials
+         wait_for "The registry's new password" 15 registry_accepts_credentials
+         registry_login
+         return 0 ;;
     200) echo "the registry answers without credentials: restarting it with them"
          pkill -f "docker-registry serve" || true
          sleep 1 ;;
@@ -118,10 +133,15 @@ S3Store(*sys.argv[1:6], path_style=True).ensure_bucket()' "${PIER_S3_BUCKET:-pie
   # same CAs from SSL_CERT_FILE and the system store.
   nohup env -u AWS_CA_BUNDLE docker-registry serve "$var/registry/config.yml" >"$var/log/registry.log" 2>&1 &
   wait_for "The registry" 15 registry_requires_credentials
+  registry_login
 }
 
 registry_requires_credentials() {
   test "$(registry_status)" = 401
+}
+
+registry_accepts_credentials() {
+  curl -fsS -o /dev/null -u "pier:$PIER_REGISTRY_PASSWORD" http://127.0.0.1:5000/v2/
 }
 
 images() {
@@ -168,13 +188,20 @@ push_stack() {
   # Buildpack apps' images are the stack plus a slug: with the stack's layers in the registry once, each app's
   # push mounts them from there instead of uploading the stack again (over a gigabyte) on its first push.
   local registry=${PIER_REGISTRY:-127.0.0.1:5000} id pushed
+  # shellcheck disable=SC1090
+  [ -f "$envfile" ] && { set -a; . "$envfile"; set +a; }
   id=$(docker image inspect -f '{{.Id}}' pier/stack:bookworm)
   pushed=$(cat "$var/stack-pushed" 2>/dev/null || true)
-  [ "$pushed" = "$registry $id" ] && curl -fsS -o /dev/null "http://$registry/v2/pier/stack/manifests/bookworm" \
-    2>/dev/null && return 0
+  [ "$pushed" = "$registry $id" ] && curl -fsS -o /dev/null -u "pier:$PIER_REGISTRY_PASSWORD" \
+    -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+    "http://$registry/v2/pier/stack/manifests/bookworm" 2>/dev/null && return 0
   echo "pushing pier/stack:bookworm to $registry once (its layers are shared by every buildpack app)"
   docker tag pier/stack:bookworm "$registry/pier/stack:bookworm"
-  docker push -q "$registry/pier/stack:bookworm" >>"$var/log/stack-build.log" 2>&1
+  if ! docker push -q "$registry/pier/stack:bookworm" >>"$var/log/stack-build.log" 2>&1; then
+    tail -n 5 "$var/log/stack-build.log" >&2
+    echo "pushing pier/stack:bookworm to $registry failed; the whole log is $var/log/stack-build.log" >&2
+    return 1
+  fi
   echo "$registry $id" > "$var/stack-pushed"
 }
 
