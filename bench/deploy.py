@@ -27,6 +27,7 @@ from core.endpoints import Endpoints  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from workers.scheduler import ReleaseSpec  # noqa: E402
 from workers.scheduler.docker import DockerScheduler  # noqa: E402
+from workers.scheduler.docker.containers import NETWORK  # noqa: E402
 
 
 def build_image(client):
@@ -51,10 +52,10 @@ def wait_port(ip, port, timeout=60):
 
 def bare_run(client):
     start = time.monotonic()
-    container = client.containers.run(IMAGE, detach=True, network="pier", environment={"PORT": "8080"})
+    container = client.containers.run(IMAGE, detach=True, network=NETWORK, environment={"PORT": "8080"})
     try:
         container.reload()
-        wait_port(container.attrs["NetworkSettings"]["Networks"]["pier"]["IPAddress"], 8080)
+        wait_port(container.attrs["NetworkSettings"]["Networks"][NETWORK]["IPAddress"], 8080)
         return time.monotonic() - start
     finally:
         container.remove(force=True)
