@@ -7,8 +7,10 @@ generated kubeconfig. It stores objects, validates every write against the Kuber
     scheduler = KubernetesScheduler(settings, api_client=cluster.api_client(), image_ports=cluster.image_port)
 """
 import os
+import shutil
 import tempfile
 import threading
+import weakref
 
 import yaml
 
@@ -35,6 +37,8 @@ class FakeCluster:
         self.store.create("nodes", None, {"apiVersion": "v1", "kind": "Node", "metadata": {
             "name": "fake-node-1", "labels": dict(NODE_LABELS)}}, validate=False)
         self.folder = tempfile.mkdtemp(prefix="fake-kube-")
+        # the kubeconfig outlives stop() (a test may reach for a stopped server); it goes with the object
+        weakref.finalize(self, shutil.rmtree, self.folder, True)
         self.kubeconfig = os.path.join(self.folder, "kubeconfig")
         with open(self.kubeconfig, "w") as f:
             yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "current-context": "fake",
