@@ -10,6 +10,7 @@ Scenarios, medians over --rounds each:
 - buildpack first deploy: examples/python-app (the README's quickstart) pushed to a new app;
 - buildpack warm redeploy: one line of its app.py changed;
 - dependency change: requirements.txt switches between two versions of `six` (from PyPI), the body says which;
+- Node.js warm redeploy: examples/node-app (npm, a build script) with its greeting changed;
 - Dockerfile warm redeploy: one file of a Dockerfile app changed;
 - the floor: `docker run` of the quickstart's release image, with its command, until it answers.
 Where the time went comes from the push's own lines (the build's and the launch's timings) and the
@@ -41,6 +42,7 @@ from tests.support.builder import free_port  # noqa: E402
 
 QUICKSTART = TOP / "examples" / "python-app"
 QUICKSTART_BODY = "Hello from a Python app on Pier\n"
+NODE_APP = TOP / "examples" / "node-app"
 SIX_APP = """import os, six
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -171,6 +173,26 @@ def buildpack_warm(user, platform, rounds):
         found.append(timed_push(user, repo, platform.http_port, platform.host(name),
                                 f"Hello {n} from a Python app on Pier\n"))
     return name, found
+
+
+def node_warm(user, platform, rounds):
+    """examples/node-app (npm installs ms from the lockfile, a build script renders a page): its greeting changed."""
+    name = f"bench-{uuid.uuid4().hex[:8]}"
+    repo = user.home / name
+    shutil.copytree(NODE_APP, repo)
+    user.git(repo, "init", "-q", "-b", "main")
+    user.commit(repo, {})
+    user.ok("create", name, cwd=repo)
+    timed_push(user, repo, platform.http_port, platform.host(name), "Hello from a Node.js app on Pier\n")
+    found = []
+    for n in range(rounds):
+        source = (repo / "server.js").read_text()
+        (repo / "server.js").write_text(re.sub(r"GREETING \|\| '[^']*'", f"GREETING || 'Hello {n}'", source))
+        user.commit(repo, {})
+        found.append(timed_push(user, repo, platform.http_port, platform.host(name),
+                                f"Hello {n} from a Node.js app on Pier\n"))
+    user.ok("destroy", "-a", name, "--confirm", name)
+    return found
 
 
 def dependency_change(user, platform, rounds):
@@ -312,6 +334,7 @@ def main():
             floor = median(bare_docker_run(name, args.rounds))
             user.ok("destroy", "-a", name, "--confirm", name)
             dependencies = dependency_change(user, platform, args.rounds)
+            node = node_warm(user, platform, args.rounds)
             dockerfile = dockerfile_warm(user, platform, args.rounds)
             transfer = throughput(user, platform, workdir, args.megabytes, 5) if args.megabytes else None
         finally:
@@ -319,7 +342,8 @@ def main():
     print(f"{args.rounds} rounds each, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; medians from the start "
           "of `git push`")
     report([("buildpack first deploy", first), ("buildpack warm redeploy", warm),
-            ("dependency change redeploy", dependencies), ("Dockerfile warm redeploy", dockerfile)], floor)
+            ("dependency change redeploy", dependencies), ("Node.js warm redeploy", node),
+            ("Dockerfile warm redeploy", dockerfile)], floor)
     if transfer:
         pier, openssh = transfer
         print(f"\npush of {args.megabytes} MiB: OpenSSH sshd (baseline) {median(openssh):.1f} MiB/s, Pier's builder "

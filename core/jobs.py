@@ -8,6 +8,11 @@ import threading
 BUILDS, DEPLOYS, RUNS, PERIODIC = "builds", "deploys", "runs", "periodic"
 QUEUES = (BUILDS, DEPLOYS, RUNS, PERIODIC)
 
+def operation_channel(operation_uuid):
+    """The Redis channel an operation's end is published on (its state), for whoever waits on it."""
+    return f"pier:operations:{operation_uuid}"
+
+
 # task name -> queue
 TASK_QUEUES = {
     "build.app": BUILDS,

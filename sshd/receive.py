@@ -27,7 +27,7 @@ DEPLOYED_BRANCHES = ("refs/heads/main", "refs/heads/master")
 ZERO = "0" * 40
 KEEPALIVE_SECONDS = 10.0
 BUILD_SILENCE_SECONDS = 30.0  # six missed heartbeats (core.build_output.ALIVE_SECONDS)
-DEPLOY_POLL_SECONDS = 0.2
+DEPLOY_POLL_SECONDS = 1.0  # the longest wait between two looks at the deploy; its end is published at once
 CONTROLLER_RETRY_SECONDS = 30.0  # the controller restarting (its process died) must not fail a push
 LAUNCH_MARGIN = 60.0
 
@@ -98,19 +98,29 @@ def wait_for_build(settings, subscription, build_id):
                                                 "is a Pier worker running?"}
 
 
-def follow_deploy(settings, controller, operation):
-    """Polls the deploy's operation until it finishes, or for as long as a deploy may take; returns it."""
+def follow_deploy(settings, controller, operation, connection):
+    """Follows the deploy's operation until it finishes, or for as long as a deploy may take; returns it. The
+    worker publishes the operation's end: the push hears it at once, and asks the controller for the outcome
+    (and at least once a second anyway, should the message be missed)."""
     deadline = time.monotonic() + settings.deploy_timeout + LAUNCH_MARGIN
     quiet_since = time.monotonic()
-    while operation["state"] in ("pending", "running") and time.monotonic() < deadline:
-        time.sleep(DEPLOY_POLL_SECONDS)
-        try:
-            operation = controller.operation(operation["uuid"])
-        except ControllerError as exc:  # the controller may be restarting: keep following
-            say(f"       ... {exc}; still waiting")
-        if time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
-            say("       ... still deploying")
-            quiet_since = time.monotonic()
+    subscription = connection.pubsub()
+    subscription.subscribe(jobs.operation_channel(operation["uuid"]))
+    try:
+        subscription.get_message(timeout=1.0)  # the subscription's confirmation: from here nothing is missed
+        while operation["state"] in ("pending", "running") and time.monotonic() < deadline:
+            try:
+                operation = controller.operation(operation["uuid"])
+            except ControllerError as exc:  # the controller may be restarting: keep following
+                say(f"       ... {exc}; still waiting")
+            if operation["state"] not in ("pending", "running"):
+                break
+            if time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
+                say("       ... still deploying")
+                quiet_since = time.monotonic()
+            subscription.get_message(ignore_subscribe_messages=True, timeout=DEPLOY_POLL_SECONDS)
+    finally:
+        subscription.close()
     return operation
 
 
@@ -149,7 +159,7 @@ def deploy(settings, user, app, sha):
     step("Launching App...")
     version, operation = controller.build(user, app, result["image"], sha[:8], result.get("procfile") or {},
                                           result.get("dockerfile") or "")
-    operation = follow_deploy(settings, controller, operation)
+    operation = follow_deploy(settings, controller, operation, connection)
     if operation["state"] == "failed":
         raise PushRefused(f"The release v{version} failed: {operation['error']}")
     if operation["state"] != "succeeded":

@@ -57,8 +57,7 @@ AFTER_SETTLING = tuple(name for name, kind in KINDS.items() if not kind.platform
 RERUNNABLE = tuple(name for name, kind in KINDS.items() if kind.rerun_when_lost)
 
 
-def channel(operation_uuid):
-    return f"pier:operations:{operation_uuid}"
+channel = jobs.operation_channel
 
 
 def add(app, user, kind, **params):

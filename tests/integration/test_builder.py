@@ -39,6 +39,26 @@ def test_a_dockerfile_app_is_built_released_and_served_and_a_second_push_changes
     assert build["image"].startswith("127.0.0.1:5000/pushed:git-")
 
 
+def test_a_push_returns_once_live_while_the_old_container_still_drains(app, alice, pusher):
+    alice.create_app("brisk")
+    repo = pusher.repo("brisk", web_app("first"))
+    assert pusher.push(repo, "brisk")[0] == 0
+    client = docker.from_env()
+    uuid = alice.get("/v2/apps/brisk").get_json()["uuid"]
+
+    def running(release):
+        return client.containers.list(filters={"label": [f"io.pier.app-uuid={uuid}", f"io.pier.release={release}"]})
+
+    pusher.commit(repo, {"default.txt": "second"})
+    with settings_changed(app, drain_seconds=6.0):
+        code, output = pusher.push(repo, "brisk")
+        assert code == 0, output
+        assert served(app, "brisk") == "second"
+        assert running("v2"), "the push waited for the old container to drain and stop"
+        assert wait_for(lambda: not running("v2"), 30), "the old container was never stopped"
+    assert running("v3")
+
+
 def releases_of(caller, app_id):
     return [r["version"] for r in caller.get(f"/v2/apps/{app_id}/releases").get_json()["results"]]
 

@@ -1,5 +1,7 @@
 """`git push` of apps without a Dockerfile: Heroku buildpacks in the stack image, slugs and build caches in
 object storage, runtime images in the registry."""
+import docker
+
 from core.storage import store_for
 from core.storage.keys import slug_key
 from tests.support.waiting import wait_for
@@ -45,13 +47,32 @@ def test_a_python_app_builds_with_the_buildpack_and_reuses_its_dependency_cache(
     assert code == 0, output
     assert "Using cached dependencies (requirements.txt unchanged)" in output
     assert "Installing dependencies with pip" not in output
+    assert "Reusing the dependency layer (.venv unchanged)" in output
     assert served(app, "snake", "/") == "second push six 1.16.0"
+    v2, v3 = layers(alice, "snake", 2), layers(alice, "snake", 3)
+    assert len(v2) == len(v3) and v2[:-1] == v3[:-1], "unchanged dependencies made a new dependency layer"
+    assert v2[-1] != v3[-1], "the changed application made no new layer"
+
+    pusher.commit(repo, {"requirements.txt": "six==1.15.0\n"})
+    code, output = pusher.push(repo, "snake")
+    assert code == 0, output
+    assert "Installing dependencies with pip" in output and "Reusing the dependency layer" not in output
+    assert served(app, "snake", "/") == "second push six 1.15.0"
+    assert layers(alice, "snake", 4)[-2] != v3[-2], "a dependency change kept the old dependency layer"
 
     assert alice.post("/v2/apps/snake/config", {"values": {"DEIS_DISABLE_CACHE": "1"}}).status_code == 201
     pusher.commit(repo, {"message.txt": "third push"})
     code, output = pusher.push(repo, "snake")
     assert code == 0, output
     assert "Using cached dependencies" not in output
+
+
+def layers(caller, app_id, version):
+    """The layer digests of the image release v<version> of the app runs, in the engine."""
+    release = caller.get(f"/v2/apps/{app_id}/releases/v{version}").get_json()
+    image = caller.get(f"/v2/apps/{app_id}/builds").get_json()["results"]
+    [build] = [b for b in image if b["uuid"] == release["build"]]
+    return docker.from_env().images.get(build["image"]).attrs["RootFS"]["Layers"]
 
 
 def test_a_failing_buildpack_fails_the_push_and_keeps_the_running_release(app, alice, pusher):

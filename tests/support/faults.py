@@ -22,10 +22,11 @@ PROCESSES = ("web", "worker", "builds", "runs", "periodic", "beat", "watcher", "
 
 
 class FaultPlatform:
-    def __init__(self, workdir):
+    def __init__(self, workdir, postgres=None):
+        """`postgres`: a database with `url`, `sql(statement, database)` and `remove()`; a new one if None."""
         self.workdir = workdir
         self.redis = TemporaryRedis(workdir / "redis").start()
-        self.postgres = TemporaryPostgres().start()
+        self.postgres = postgres or TemporaryPostgres().start()
         self.platform = Platform(workdir, processes=PROCESSES, database_url=self.postgres.url,
                                  redis_url=self.redis.url, deploy_timeout=30, drain_seconds=1,
                                  stop_grace_seconds=3)

@@ -5,19 +5,24 @@ slug is /app afterwards), the app's build cache (a folder kept on this machine, 
 config files (Heroku's ENV_DIR) at /env, and /tmp/out receives bin/release's output. See stack/build.
 
 The runtime image is the stack, then a layer of the dependencies (.venv, node_modules: what a buildpack
-installed), then a layer of the rest of the slug. Docker's build cache keys a layer by its files' contents,
-so unchanged dependencies give the very same layer: it is neither built nor pushed again.
+installed), then a layer of the rest of the slug. The dependencies' image is labelled with a fingerprint of
+their files (paths, modes, links and contents) and of the stack: unchanged dependencies find that image in the
+engine and reuse it as it is, neither packed, sent to the engine, built nor pushed again (the registry already
+holds its layer), whichever app made it.
 """
-import io
+import hashlib
+import json
 import os
+import stat
 import tarfile
+import tempfile
 import threading
 import time
 import uuid
 
 import requests
 import yaml
-from docker.errors import APIError, BuildError, DockerException
+from docker.errors import APIError, DockerException
 
 from core.units import memory_bytes
 from workers.build import BuildFailed
@@ -25,6 +30,7 @@ from workers.build import BuildFailed
 STACK_USER = 1000
 WAIT_STEP = 2.0
 DEPENDENCY_DIRS = (".venv", "node_modules", ".heroku")  # top-level folders of the slug a buildpack installs
+DEPENDENCIES_LABEL = "io.pier.dependencies"
 
 
 def own(path):
@@ -116,39 +122,86 @@ def compile_slug(client, settings, publish, deadline, app_dir, cache_dir, env_di
     return default_process_types(release.read_text(errors="replace") if release.is_file() else "")
 
 
-def _context(dockerfile, folder, entries):
-    """A build context: the Dockerfile, and `entries` of `folder` under `slug/` (links kept as links)."""
-    data = io.BytesIO()
+def _archive(folder, entries):
+    """`entries` of `folder` as a tar owned by the stack user (links kept as links), spooled to disk past 64 MiB."""
+    def owned(info):
+        info.uid = info.gid = STACK_USER
+        info.uname = info.gname = ""
+        return info
+    data = tempfile.SpooledTemporaryFile(max_size=64 << 20)
     with tarfile.open(fileobj=data, mode="w") as tar:
-        text = dockerfile.encode()
-        info = tarfile.TarInfo("Dockerfile")
-        info.size = len(text)
-        tar.addfile(info, io.BytesIO(text))
         for name in entries:
-            tar.add(folder / name, arcname=f"slug/{name}")
+            tar.add(folder / name, arcname=name, filter=owned)
     data.seek(0)
     return data
 
 
-def _build(client, context, labels):
+def _layer(client, base, folder, entries, labels):
+    """A new image: `base` plus one layer holding `entries` of `folder` in /app, with these labels. Made by
+    committing a container that never runs: half the time of a `docker build` (no context to check, no steps)."""
+    changes = [f"LABEL {key}={json.dumps(value)}" for key, value in sorted(labels.items())]
     try:
-        image, _ = client.images.build(fileobj=context, custom_context=True, rm=True, forcerm=True, pull=False,
-                                       labels=labels)
-        return image
-    except (BuildError, APIError, DockerException) as exc:
+        container = client.api.create_container(base, name=f"pier-layer-{uuid.uuid4().hex[:12]}")["Id"]
+        try:
+            if entries:
+                with _archive(folder, entries) as archive:
+                    client.api.put_archive(container, "/app", archive)
+            return client.api.commit(container, changes=changes)["Id"]
+        finally:
+            client.api.remove_container(container, force=True)
+    except (APIError, DockerException) as exc:
         raise BuildFailed(f"Making the runtime image failed: {exc}") from None
 
 
-def runtime_image(client, settings, app_dir, repository, tag, labels):
+def fingerprint(folder, names, base_id):
+    """A hash of the trees `folder/<name>`: every path, its mode, a link's target and a file's contents, and the
+    image they are copied onto. Owners and times are left out, as from Docker's own build cache key."""
+    digest = hashlib.sha256(f"pier-dependencies 1 {base_id}\n".encode())
+    for name in names:
+        paths = []
+        for root, dirs, files in os.walk(folder / name):
+            paths.extend(os.path.join(root, entry) for entry in dirs + files)
+        for path in [str(folder / name)] + sorted(paths):
+            info = os.lstat(path)
+            digest.update(f"{os.path.relpath(path, folder)}\0{info.st_mode:o}\0".encode())
+            if stat.S_ISLNK(info.st_mode):
+                digest.update(os.readlink(path).encode())
+            elif stat.S_ISREG(info.st_mode):
+                digest.update(f"{info.st_size}\0".encode())
+                with open(path, "rb") as file:
+                    for chunk in iter(lambda: file.read(1 << 20), b""):
+                        digest.update(chunk)
+            digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def dependencies_image(client, settings, app_dir, names):
+    """The stack plus a layer of the dependency folders: the engine's image of the same fingerprint if there is
+    one, else a new one. Returns (image id, whether it was reused)."""
+    stack = client.images.get(settings.stack_image)
+    key = fingerprint(app_dir, names, stack.id)
+    stack_layers = _layers(stack)
+    for image in client.images.list(all=True, filters={"label": f"{DEPENDENCIES_LABEL}={key}"}):
+        if _layers(image)[:len(stack_layers)] == stack_layers:
+            return image.id, True
+    return _layer(client, stack.id, app_dir, names, {DEPENDENCIES_LABEL: key}), False
+
+
+def _layers(image):
+    return image.attrs.get("RootFS", {}).get("Layers") or []
+
+
+def runtime_image(client, settings, app_dir, repository, tag, labels, publish=None):
     """The stack, a dependencies layer, the slug layer: tagged `repository:tag`; returns the image."""
     entries = sorted(os.listdir(app_dir))
     dependencies = [name for name in entries if name in DEPENDENCY_DIRS and (app_dir / name).is_dir()]
     base = settings.stack_image
     if dependencies:
-        copies = "".join(f"COPY --chown={STACK_USER}:{STACK_USER} slug/{name} /app/{name}\n" for name in dependencies)
-        base = _build(client, _context(f"FROM {base}\n{copies}", app_dir, dependencies), {}).id
+        base, reused = dependencies_image(client, settings, app_dir, dependencies)
+        if reused and publish:
+            publish.step(f"Reusing the dependency layer ({', '.join(dependencies)} unchanged)")
     rest = [name for name in entries if name not in dependencies]
-    dockerfile = f"FROM {base}\n" + (f"COPY --chown={STACK_USER}:{STACK_USER} slug/ /app/\n" if rest else "")
-    image = _build(client, _context(dockerfile, app_dir, rest), labels)
+    # the app's image inherits the dependencies' label unless it is blanked: it must never pass for their image
+    image = client.images.get(_layer(client, base, app_dir, rest, dict(labels, **{DEPENDENCIES_LABEL: ""})))
     image.tag(repository, tag)
     return image

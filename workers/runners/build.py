@@ -176,7 +176,7 @@ class Build:
             raise BuildFailed("No process types: add a Procfile with a web process, e.g. `web: python3 server.py`")
         started = time.monotonic()
         buildpack.runtime_image(self.client, self.settings, source, repository, tag,
-                                {"io.pier.app": self.app_id, "io.pier.sha": self.sha})
+                                {"io.pier.app": self.app_id, "io.pier.sha": self.sha}, self.publish)
         self.timed("image", started)
         self.later.append(lambda: self.store_slug(source))
         return merged
