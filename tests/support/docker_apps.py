@@ -29,5 +29,13 @@ def get(endpoint, path="/", timeout=5):
 
 
 def remove_app_containers(client, app_uuid):
-    for container in client.containers.list(all=True, filters={"label": f"io.pier.app-uuid={app_uuid}"}):
-        container.remove(force=True)
+    """Removes the app's containers; one the platform removes meanwhile (a deploy settling) is gone anyway."""
+    for container in client.containers.list(all=True, ignore_removed=True,
+                                            filters={"label": f"io.pier.app-uuid={app_uuid}"}):
+        try:
+            container.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:  # 409: its removal is already in progress
+                raise
