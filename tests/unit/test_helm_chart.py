@@ -1,6 +1,7 @@
 """The Helm chart (helm/pier), rendered by the pinned Helm (scripts/helm, which `make test` runs) with its
 default values and with each part off-cluster, then checked the way a cluster would check it: `helm lint
---strict`, and every object through `kubernetes-validate --strict` against Kubernetes 1.33's schema. No
+--strict`, and every object through `kubernetes-validate --strict` against the schemas of the oldest and the newest
+Kubernetes the chart supports (1.30, the floor of the scheduler it runs, and 1.37). No
 cluster runs here: what `lookup` reads back on an upgrade (the kept secrets) is not exercised.
 """
 import copy
@@ -19,7 +20,7 @@ from twisted.conch.ssh import keys
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "helm" / "pier"
 HELM = ROOT / ".venv" / "bin" / "helm"
-KUBERNETES_VERSION = "1.33.0"
+KUBERNETES_VERSIONS = ("1.30.0", "1.37.0")  # Chart.yaml's kubeVersion floor, and the newest schema kept
 RELEASE, NAMESPACE = "pier", "platform"
 
 DATABASE_URL = "postgresql+psycopg://pier:db-password@db.example.com:5432/pier"
@@ -104,16 +105,18 @@ def test_the_chart_passes_helm_lint_strict(variant, tmp_path):
     assert "0 chart(s) failed" in linted.stdout
 
 
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_every_rendered_object_passes_kubernetes_validate_strict(variant, tmp_path):
+def test_every_rendered_object_passes_kubernetes_validate_strict(variant, version, tmp_path):
     text = rendered_text(tmp_path, VARIANTS[variant])
     manifest = tmp_path / "rendered.yaml"
     manifest.write_text(text)
     count = len([o for o in yaml.safe_load_all(text) if o])
-    checked = subprocess.run([sys.executable, "-m", "kubernetes_validate", "--strict", "-k", KUBERNETES_VERSION,
+    checked = subprocess.run([sys.executable, "-m", "kubernetes_validate", "--strict", "-k", version,
                               str(manifest)], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    passed = re.findall(r"passed for resource (\S+) against version 1\.33", checked.stdout)
+    passed = re.findall(rf"passed for resource (\S+) against version {re.escape(version.rpartition('.')[0])}",
+                        checked.stdout)
     assert len(passed) == count, checked.stdout
 
 
@@ -123,7 +126,7 @@ def test_kubernetes_validate_refuses_what_a_cluster_would(tmp_path):
                                                "automountServiceAccountTokn: false", 1)
     manifest = tmp_path / "broken.yaml"
     manifest.write_text(text)
-    checked = subprocess.run([sys.executable, "-m", "kubernetes_validate", "--strict", "-k", KUBERNETES_VERSION,
+    checked = subprocess.run([sys.executable, "-m", "kubernetes_validate", "--strict", "-k", KUBERNETES_VERSIONS[-1],
                               "--quiet", str(manifest)], capture_output=True, text=True)
     assert checked.returncode != 0 and "automountServiceAccountTokn" in checked.stdout
 
