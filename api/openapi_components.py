@@ -1,5 +1,6 @@
 """Reusable parts of the OpenAPI document: object shapes, request bodies, parameters and error responses."""
 from core.config_changes import PROBE_SCHEMA
+from core.services.operations import KINDS
 
 
 def ref(name, kind="schemas"):
@@ -99,7 +100,7 @@ OBJECTS = {
                    "wal_stop": string(), "lsn_start": string(), "lsn_stop": string(),
                    "prior": nullable(string())}, required=True),
     "Operation": obj({"uuid": UUID, "app": nullable(string()),
-                      "kind": string(enum=["deploy", "scale", "restart", "run", "destroy", "repair", "backup"]),
+                      "kind": string(enum=list(KINDS)),
                       "state": string(enum=["pending", "running", "succeeded", "failed"]),
                       "error": nullable(string()), "created": WHEN, "updated": WHEN}, required=True),
     "Pod": obj({"name": string(), "release": string(description="vN"), "started": nullable(WHEN),

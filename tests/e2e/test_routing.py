@@ -67,15 +67,20 @@ def test_limits_and_healthchecks_reach_the_running_containers(platform, ada):
     assert "256M" in ada.ok("limits:list", "-a", "limited")
     client = docker.from_env()
 
-    def running():
+    def cmd_containers():
         return [c for c in client.containers.list(filters={"label": "io.pier.app=limited"})
                 if c.labels.get("io.pier.type") == "cmd"]
+
+    def running():
+        """The cmd containers, once the previous release's has drained and stopped (after the command returned)."""
+        assert wait_for(lambda: len(cmd_containers()) == 1), "the old release's container never stopped"
+        return cmd_containers()
     [container] = running()
     assert container.attrs["HostConfig"]["Memory"] == 256 * 2 ** 20
     assert container.attrs["HostConfig"]["NanoCpus"] == 500_000_000
     ada.ok("limits:unset", "cmd", "-a", "limited")
     [container] = running()
-    assert container.attrs["HostConfig"]["Memory"] == 0
+    assert container.attrs["HostConfig"]["Memory"] == 2 ** 30  # the platform's default (PIER_CONTAINER_MEMORY)
     ada.ok("healthchecks:set", "readiness", "httpGet", "8080", "--path", "/", "-a", "limited")
     listed = json.loads(ada.pier("healthchecks:list", "-a", "limited", "--json")[1])
     assert "readiness" in json.dumps(listed)

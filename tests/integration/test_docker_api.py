@@ -129,17 +129,31 @@ def test_logs_merge_container_output_and_follow_streams_it(app, alice, docker_pl
     assert "docklogs[docklogs.v2.cmd.1]: request /followed" in seen
 
 
+def wait_settled(app, app_id):
+    """Until the app's last deploy has drained and stopped its old processes: liveness leaves it alone before."""
+    from core.services import operations
+
+    def settled():
+        with app.app_context():
+            found = not operations.settling(db.session.execute(db.select(App).where(App.id == app_id)).scalar_one())
+            db.session.rollback()
+            return found
+    assert wait_for(settled, 60), f"{app_id} never settled"
+
+
 def test_a_container_failing_its_liveness_probe_is_restarted(app, alice, docker_platform):
     from workers.runners.liveness import check_all
     alice.create_app("docklive")
     alice.post("/v2/apps/docklive/builds", {"image": "pier-test/web:one"})
     patient = {"httpGet": {"path": "/missing", "port": 8080}, "failureThreshold": 1, "initialDelaySeconds": 3600}
     alice.post("/v2/apps/docklive/config", {"healthcheck": {"cmd": {"livenessProbe": patient}}})
+    wait_settled(app, "docklive")
     with app.app_context():
         assert check_all() == [] and check_all() == [], "judged before its initialDelaySeconds"
     probe = {"httpGet": {"path": "/missing", "port": 8080}, "failureThreshold": 2}
     assert alice.post("/v2/apps/docklive/config",
                       {"healthcheck": {"cmd": {"livenessProbe": probe}}}).status_code == 201
+    wait_settled(app, "docklive")
     started = docker_platform.containers.get("docklive.v4.cmd.1").attrs["State"]["StartedAt"]
     with app.app_context():
         assert check_all() == []
@@ -148,6 +162,7 @@ def test_a_container_failing_its_liveness_probe_is_restarted(app, alice, docker_
     assert "liveness probe failed 2 times in a row" in alice.get("/v2/apps/docklive/logs").get_data(as_text=True)
     healthy = {"httpGet": {"path": "/", "port": 8080}, "failureThreshold": 1}
     alice.post("/v2/apps/docklive/config", {"healthcheck": {"cmd": {"livenessProbe": healthy}}})
+    wait_settled(app, "docklive")
     with app.app_context():
         assert check_all() == []
 

@@ -1,6 +1,7 @@
 """A build cannot reach the platform's internals: the engine no longer fetches `ADD <url>` for it (it once read
 flower and the registry on the host's loopback), it starts only from images its app may deploy, and its RUN
 steps find the registry, flower, Redis and PostgreSQL unreachable and the API's hooks closed to it."""
+import uuid
 from pathlib import Path
 
 from tests.support.builder import builder, pusher  # noqa: F401 - fixtures
@@ -37,7 +38,8 @@ except OSError as exc:
 
 def test_a_build_finds_the_platforms_services_unreachable(alice, pusher):  # noqa: F811
     alice.create_app("nosy")
-    files = dict(WEB_FILES, **{"probe.py": PROBE, "default.txt": "nosy",
+    # a probe of its own each run: Docker's build cache would otherwise skip the RUN step and its output
+    files = dict(WEB_FILES, **{"probe.py": PROBE + f"# run {uuid.uuid4().hex}\n", "default.txt": "nosy",
                                "Dockerfile": "FROM pier/base:bookworm\nCOPY probe.py /probe.py\n"
                                              "RUN python3 /probe.py\nCOPY server.py default.txt /app/\n"
                                              "EXPOSE 8080\nCMD [\"python3\", \"/app/server.py\"]\n"})
