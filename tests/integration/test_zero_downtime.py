@@ -7,7 +7,8 @@ import urllib.request
 
 import pytest
 
-from router.sync import sync_once
+from core.endpoints import Endpoints
+from router.sync import ALIVE_SECONDS, sync_once
 from tests.integration.test_router import free_port, router  # noqa: F401
 from tests.support.docker_apps import remove_app_containers
 from tests.support.recording_scheduler import settings_changed
@@ -48,7 +49,7 @@ class Loader(threading.Thread):
             with urllib.request.urlopen(request, timeout=30) as response:
                 response.read()
         except (urllib.error.URLError, OSError) as error:
-            self.failures.append(repr(error))
+            self.failures.append(f"{time.monotonic():.2f} {error!r}")
 
 
 class RouterThread(threading.Thread):
@@ -57,7 +58,9 @@ class RouterThread(threading.Thread):
         self.app, self.nginx, self.stop = app, nginx, threading.Event()
 
     def run(self):
+        endpoints = Endpoints(self.app.config["PIER"].redis_url)
         while not self.stop.is_set():
+            endpoints.router_alive(ALIVE_SECONDS)  # as router.sync's loop says it runs: deploys wait for it
             sync_once(self.app, self.nginx)
             time.sleep(0.05)
 
@@ -76,7 +79,7 @@ def test_twenty_deploys_fail_no_request(app, alice, router, replicas):  # noqa: 
             long_request = Loader(port, "steady.localhost", "/slow?seconds=5")
             syncer.start()
             loader.start()
-            steps = []
+            steps, timeline = [], []
             i = -1
             while i < 19 or loader.sent < MIN_REQUESTS:  # at least 20 deploys, and as many as 10,000 requests take
                 i += 1
@@ -96,6 +99,8 @@ def test_twenty_deploys_fail_no_request(app, alice, router, replicas):  # noqa: 
                 else:
                     response = alice.post("/v2/apps/steady/scale", {"cmd": replicas})
                 steps.append(response.status_code)
+                timeline.append(f"{time.monotonic():.2f} {('config', 'build', 'rollback', 'scale up', 'scale down')[step]}"
+                                f" {response.status_code}")
             time.sleep(6)  # the long request and the last drain finish
             loader.stop.set()
             syncer.stop.set()
@@ -105,6 +110,8 @@ def test_twenty_deploys_fail_no_request(app, alice, router, replicas):  # noqa: 
                   f"long request failed: {bool(long_request.failures)}")
             assert all(code in (201, 204) for code in steps), steps
             assert loader.sent >= MIN_REQUESTS
+            if loader.failures:
+                print("failures:", *loader.failures[:5], "steps:", *timeline, sep="\n  ")
             assert loader.failures == [], (len(loader.failures), loader.failures[:5])
             assert long_request.sent == 1 and long_request.failures == []
         finally:
