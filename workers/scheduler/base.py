@@ -85,6 +85,12 @@ class Scheduler:
         raise SchedulerError("autoscaling is not supported by this scheduler")
 
     # -- observing ------------------------------------------------------------------------------------------
+    def cpu_usage(self, spec, process_types):
+        """What the autoscaler samples: {process type: [utilization, ...]}, one figure per running process of the
+        release, in percent of the process's CPU request (`spec.cpu_request`) or, without one, of one core. None
+        when the runtime autoscales by itself (Kubernetes' HorizontalPodAutoscalers)."""
+        raise NotImplementedError
+
     def pods(self, app_id):
         """The app's pods (`Pod`), one-off runs excluded, sorted by type and name."""
         raise NotImplementedError

@@ -277,6 +277,9 @@ class KubernetesScheduler(Scheduler):
         follow_logs(self.cluster, PROCESS_PODS, sink, stop, resume)
 
     # -- autoscaling ------------------------------------------------------------------------------------------
+    def cpu_usage(self, spec, process_types):
+        return None  # HorizontalPodAutoscalers (`autoscale`) size the Deployments in the cluster
+
     def autoscale(self, spec, rules):
         """rules: {process type: {"min", "max", "cpu_percent"}}; types without a rule lose their autoscaler."""
         self._namespace(spec)
