@@ -145,7 +145,8 @@ def test_cpu_load_through_the_router_scales_up_within_max_then_back_to_min(app, 
     build_burn_image(client)
     created = alice.create_app("burner")
     rule = {"min": 1, "max": 3, "cpu_percent": 50}
-    syncer, rounds, load = RouterThread(app, nginx), Rounds(app, client, created["uuid"]), Burner(port, "burner.localhost")
+    syncer, rounds = RouterThread(app, nginx), Rounds(app, client, created["uuid"])
+    load = Burner(port, "burner.localhost")
     with settings_changed(app, autoscale_down_window=10.0):
         try:
             response = alice.post("/v2/apps/burner/builds", {"image": "pier-test/burn:1",
