@@ -34,7 +34,7 @@ def scale(app, user, wanted):
     autoscaled = sorted(set(wanted) & set(latest(AppSettings, app).autoscale))
     if autoscaled:
         names = ", ".join(autoscaled)
-        raise BadRequest(f"{names} {'is' if len(autoscaled) == 1 else 'are'} autoscaled: the autoscaler sets "
+        raise Conflict(f"{names} {'is' if len(autoscaled) == 1 else 'are'} autoscaled: the autoscaler sets "
                          f"{'its' if len(autoscaled) == 1 else 'their'} count; run pier autoscale:unset "
                          f"{autoscaled[0]} to scale by hand.")
     return _enqueue_scale(app, user, wanted)

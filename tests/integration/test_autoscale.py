@@ -80,7 +80,7 @@ def test_a_manual_scale_of_an_autoscaled_type_is_refused(app, alice, recording_s
     deployed(alice, "manual")
     alice.post("/v2/apps/manual/settings", {"autoscale": {"web": {"min": 1, "max": 3, "cpu_percent": 50}}})
     refused = alice.post("/v2/apps/manual/scale", {"web": 2})
-    assert refused.status_code == 400
+    assert refused.status_code == 409  # API.md, section 4
     assert refused.get_json()["detail"] == ("web is autoscaled: the autoscaler sets its count; "
                                             "run pier autoscale:unset web to scale by hand.")
     assert alice.post("/v2/apps/manual/scale", {"worker": 2}).status_code == 204
