@@ -113,7 +113,7 @@ class Settings:
     retention_releases: int = 10
     gc_schedule: str = "0 4 * * *"
     registry_config: str = "var/registry/config.yml"
-    # autoscaling on the Docker scheduler (workers/runners/autoscale.py)
+    # the autoscale round (workers/runners/autoscale.py): samples and scales, or hands rules to Kubernetes' HPAs
     autoscale_interval: float = 15.0
     autoscale_down_window: float = 300.0
 

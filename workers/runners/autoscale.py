@@ -1,6 +1,12 @@
 """The autoscaler: every PIER_AUTOSCALE_INTERVAL seconds, each process type with an autoscale rule is sized by
 the CPU its containers use (`hpa.decide`), through the scale service: a change is a scale operation, so leases,
-settling and the app's lock apply to it as to any scale, and an app with a job going is left alone."""
+settling and the app's lock apply to it as to any scale, and an app with a job going is left alone.
+
+On a runtime that autoscales by itself (`Scheduler.runtime_autoscales`: Kubernetes) the round samples nothing:
+it hands each app's rules to `scheduler.autoscale`, which makes the runtime's autoscalers match them (creates,
+updates, and removes those of types that lost their rule). That is idempotent and writes only what differs, so
+rules set or unset through the API, and types a deploy added or dropped, reach the runtime within one round,
+and an autoscaler removed by hand comes back."""
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -46,31 +52,50 @@ class Recommendations:
         pipe.execute()
 
 
-def autoscaled_apps():
-    """(app, release spec, its process types, rules) of every app with rules, a running release and no job."""
-    rows = db.session.execute(db.select(AppSettings).distinct(AppSettings.app_uuid)
-                              .order_by(AppSettings.app_uuid, AppSettings.created.desc())).scalars().all()
+def _rules_in_force():
+    """{app uuid: rules} of every app whose newest settings hold rules, or ({}) whose rules were all unset since
+    some earlier row held one (a runtime that autoscales may still run their autoscalers)."""
+    newest = db.session.execute(db.select(AppSettings.app_uuid, AppSettings.autoscale)
+                                .distinct(AppSettings.app_uuid)
+                                .order_by(AppSettings.app_uuid, AppSettings.created.desc())).all()
+    once = set(db.session.execute(db.select(AppSettings.app_uuid).distinct()
+                                  .where(AppSettings.autoscale != {})).scalars())
+    return {app_uuid: dict(rules) for app_uuid, rules in newest if rules or app_uuid in once}
+
+
+def autoscaled_apps(rules_of):
+    """(app uuid, release spec, its process types, rules) of each app of `rules_of` ({app uuid: rules}) with a
+    running release and no job."""
     found = []
-    for row in rows:
-        app = row.app
-        if not row.autoscale or operations.active(app, BUSY) or operations.settling(app):
+    for app_uuid, rules in sorted(rules_of.items()):
+        app = db.session.get(App, app_uuid)
+        if app is None or operations.active(app, BUSY) or operations.settling(app):
             continue
         release = running_release(app)
         if release is not None:
-            found.append((app.uuid, release_spec(app, release), releases.process_types(release.build),
-                          dict(row.autoscale)))
+            found.append((app.uuid, release_spec(app, release), releases.process_types(release.build), rules))
     return found
 
 
 def autoscale_all():
     """One round: samples every autoscaled app's CPU, decides, and enqueues the scales; returns
-    {app id: {process type: count}} of the scales it enqueued."""
+    {app id: {process type: count}} of the scales it enqueued. On a runtime that autoscales by itself, hands
+    the rules over instead (`hand_over`) and returns {}."""
     settings = current_app.config["PIER"]
-    candidates = autoscaled_apps()
+    rules_of = _rules_in_force()
+    db.session.rollback()
+    if not rules_of:
+        return {}
+    scheduler = scheduler_for(settings)
+    if scheduler.runtime_autoscales:
+        candidates = autoscaled_apps(rules_of)
+        db.session.rollback()  # never idle in a transaction while the cluster is called
+        hand_over(scheduler, candidates)
+        return {}
+    candidates = autoscaled_apps({app_uuid: rules for app_uuid, rules in rules_of.items() if rules})
     db.session.rollback()  # never idle in a transaction while the engine is sampled
     if not candidates:
         return {}
-    scheduler = scheduler_for(settings)
     with ThreadPoolExecutor(max_workers=SAMPLE_CONCURRENCY) as pool:
         samples = list(pool.map(lambda c: _sample(scheduler, c[1], set(c[3]) & c[2]), candidates))
     history, scaled = Recommendations(settings.redis_url), {}
@@ -87,6 +112,22 @@ def autoscale_all():
             scaled[spec.app] = changes
     db.session.rollback()
     return scaled
+
+
+def hand_over(scheduler, candidates):
+    """Gives each app's rules, for the types its running release has, to the runtime's autoscalers; returns
+    the ids of the apps handed over (one that failed is tried again next round)."""
+    def one(candidate):
+        _, spec, types, rules = candidate
+        try:
+            scheduler.autoscale(spec, {t: rule for t, rule in rules.items() if t in types})
+            return spec.app
+        except Exception:  # noqa: BLE001 - one app's trouble never stops the others'; the next round retries
+            log.exception("could not hand the autoscale rules of %s to the scheduler", spec.app)
+            return None
+
+    with ThreadPoolExecutor(max_workers=SAMPLE_CONCURRENCY) as pool:
+        return [app_id for app_id in pool.map(one, candidates) if app_id]
 
 
 def _sample(scheduler, spec, process_types):

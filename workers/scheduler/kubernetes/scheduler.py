@@ -27,6 +27,8 @@ PROCESS_PODS = f"{manifests.MANAGED_BY}={manifests.OWNER},{manifests.TYPE},{mani
 
 
 class KubernetesScheduler(Scheduler):
+    runtime_autoscales = True  # a HorizontalPodAutoscaler per autoscaled type (`autoscale`)
+
     def __init__(self, settings, routing=None, api_client=None, image_ports=None):
         super().__init__(settings, routing)
         self.cluster = Cluster(api_client or connect(settings))
