@@ -60,8 +60,12 @@ def audited(**fields):
                required=True)
 
 
-AUTOSCALE_RULE = obj({"min": integer(minimum=1, maximum=1000), "max": integer(minimum=1, maximum=1000),
-                      "cpu_percent": integer(minimum=1, maximum=100)}, required=True, closed=True)
+# the bound of min and max is a setting of the server (PIER_MAX_REPLICAS), so the document states no maximum
+AUTOSCALE_RULE = obj({"min": integer(minimum=1), "max": integer(minimum=1),
+                      "cpu_percent": integer(minimum=1, maximum=100)}, required=True, closed=True,
+                      description="1 <= min <= max <= PIER_MAX_REPLICAS, a setting of the server (100 unless "
+                                  "set); a larger max, or min above max, answers 400. cpu_percent: the CPU "
+                                  "utilization aimed at, in percent of each process's CPU request.")
 HEALTHCHECK = obj({"livenessProbe": ref("Probe"), "readinessProbe": ref("Probe")}, closed=True,
                   minProperties=1)
 PROCFILE = map_of(string(minLength=1), description="process type -> command")

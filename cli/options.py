@@ -7,7 +7,6 @@ from cli.client import Client, ClientSettings, CliError
 COMMANDS = {}  # "topic:command" -> click.Command, filled as the topic modules are imported
 TOPICS = {}  # topic -> one line about it, for `pier help`
 NO_APP = 'no app given; use -a <app> or run inside a git repository with a "pier" remote'
-UNSUPPORTED = "{what} is not supported by this controller: {why}"
 
 
 def topic(name, summary):
@@ -52,10 +51,6 @@ def client():
 
 def settings():
     return ClientSettings.from_env()
-
-
-def unsupported(what, why):
-    raise CliError(UNSUPPORTED.format(what=what, why=why))
 
 
 def parse_pairs(pairs, what="KEY=value"):

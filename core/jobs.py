@@ -31,6 +31,7 @@ TASK_QUEUES = {
     "backups.observe": PERIODIC,
     "gc.collect": PERIODIC,
     "gc.schedule": PERIODIC,
+    "autoscale.apps": PERIODIC,
 }
 
 _producers = {}

@@ -113,6 +113,9 @@ class Settings:
     retention_releases: int = 10
     gc_schedule: str = "0 4 * * *"
     registry_config: str = "var/registry/config.yml"
+    # the autoscale round (workers/runners/autoscale.py): samples and scales, or hands rules to Kubernetes' HPAs
+    autoscale_interval: float = 15.0
+    autoscale_down_window: float = 300.0
 
     # (environment variable, field, parser); documented in the README's settings table.
     ENVIRONMENT = (
@@ -192,6 +195,8 @@ class Settings:
         ("PIER_RETENTION_RELEASES", "retention_releases", int),
         ("PIER_GC_SCHEDULE", "gc_schedule", str),
         ("PIER_REGISTRY_CONFIG", "registry_config", str),
+        ("PIER_AUTOSCALE_INTERVAL", "autoscale_interval", float),
+        ("PIER_AUTOSCALE_DOWN_WINDOW", "autoscale_down_window", float),
     )
 
     @classmethod
@@ -282,6 +287,10 @@ class Settings:
             raise SettingsError("PIER_PASSWORD_MIN_LENGTH must be between 1 and 1024")
         if self.token_ttl < 0:
             raise SettingsError("PIER_TOKEN_TTL cannot be negative (0 means tokens never expire)")
+        if not (math.isfinite(self.autoscale_interval) and self.autoscale_interval >= 1):
+            raise SettingsError("PIER_AUTOSCALE_INTERVAL must be at least 1 second")
+        if not (math.isfinite(self.autoscale_down_window) and self.autoscale_down_window >= 0):
+            raise SettingsError("PIER_AUTOSCALE_DOWN_WINDOW must be a number of seconds, 0 or more")
         for variable, name in (("PIER_BUILDER_AUTH_FAILURE_WINDOW", "builder_auth_failure_window"),
                                ("PIER_BUILDER_LOGIN_GRACE", "builder_login_grace"),
                                ("PIER_BUILDER_IDLE_TIMEOUT", "builder_idle_timeout")):

@@ -87,7 +87,8 @@ def _clean_redis(url):
     the rate limits' counts (each test starts with none)."""
     import redis
     client = redis.Redis.from_url(url)
-    for pattern in ("pier:pods", "pier:endpoints*", "pier:logs*", "pier:liveness:*", "pier:limits*"):
+    for pattern in ("pier:pods", "pier:endpoints*", "pier:logs*", "pier:liveness:*", "pier:limits*",
+                    "pier:autoscale:*"):
         keys = list(client.scan_iter(pattern))
         if keys:
             client.delete(*keys)

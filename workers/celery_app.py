@@ -58,6 +58,8 @@ def make_celery(flask_app):
                                     "schedule": crontab(**cron_fields(settings.backup_diff_schedule))},
             "backup listing": {"task": "backups.observe", "schedule": BACKUP_LIST_SECONDS,
                                "options": {"expires": BACKUP_LIST_SECONDS, "queue": jobs.PERIODIC}},
+            "autoscale": {"task": "autoscale.apps", "schedule": settings.autoscale_interval,
+                          "options": {"expires": settings.autoscale_interval, "queue": jobs.PERIODIC}},
             "garbage collection": {"task": "gc.schedule", "options": {"queue": jobs.PERIODIC},
                                    "schedule": crontab(**cron_fields(settings.gc_schedule))},
         },

@@ -1,19 +1,16 @@
-"""Router-facing app settings: routing, maintenance, whitelist, tls and labels (autoscale is refused)."""
+"""App settings: routing, maintenance, whitelist, tls, labels and autoscale rules."""
 import click
 
 from cli import output
 from cli.client import api_path
-from cli.options import app_option, client, command, json_option, parse_pairs, resolve_app, topic, unsupported
+from cli.options import app_option, client, command, json_option, parse_pairs, resolve_app, topic
 
 topic("routing", "whether the router sends traffic to the app")
 topic("maintenance", "serve 503 while you work on the app")
 topic("whitelist", "the addresses allowed to reach the app")
 topic("tls", "redirect HTTP to HTTPS")
 topic("labels", "free-form labels describing the app")
-topic("autoscale", "not supported by this controller")
-
-AUTOSCALE_WHY = ("its Docker scheduler has no CPU autoscaler, so rules would be stored but never acted on; "
-                 "scale by hand with pier ps:scale")
+topic("autoscale", "size process types by their CPU use")
 
 
 def _settings(api, app):
@@ -167,14 +164,45 @@ def labels_unset(keys, app):
     _change(api, app, {"label": {key: None for key in keys}}, "Removing labels")
 
 
-def _autoscale(name, summary):
-    @command(f"autoscale:{name}", help=f"{summary} (not supported by this controller).",
-             context_settings={"ignore_unknown_options": True})
-    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-    def refuse(args):
-        unsupported("autoscale", AUTOSCALE_WHY)
+@command("autoscale:list")
+@app_option
+@json_option
+def autoscale_list(app, as_json):
+    """List the app's autoscale rules."""
+    api, app = client(), resolve_app(app)
+    rules = _settings(api, app)["autoscale"]
+    if as_json:
+        output.echo_json(rules)
+        return
+    output.heading(f"{app} Autoscale")
+    if not rules:
+        click.echo("No autoscale rules found.")
+    for process_type, rule in sorted(rules.items()):
+        click.echo(f"\n--- {process_type}:\nMin Replicas: {rule['min']}\nMax Replicas: {rule['max']}\n"
+                   f"CPU: {rule['cpu_percent']}%")
 
 
-_autoscale("list", "List autoscale rules")
-_autoscale("set", "Set an autoscale rule")
-_autoscale("unset", "Remove an autoscale rule")
+@command("autoscale:set")
+@click.argument("process_type", metavar="TYPE")
+@click.option("--min", "minimum", type=int, required=True, help="Fewest processes of the type.")
+@click.option("--max", "maximum", type=int, required=True, help="Most processes of the type.")
+@click.option("--cpu-percent", type=int, required=True,
+              help="Target CPU use per process, in percent of its CPU request (limits:set --cpu) or of one core.")
+@app_option
+def autoscale_set(process_type, minimum, maximum, cpu_percent, app):
+    """Size a process type by its CPU use, e.g. `autoscale:set web --min 1 --max 5 --cpu-percent 70`; the
+    type can no longer be scaled by hand until autoscale:unset."""
+    api, app = client(), resolve_app(app)
+    rule = {"min": minimum, "max": maximum, "cpu_percent": cpu_percent}
+    _change(api, app, {"autoscale": {process_type: rule}},
+            f"Applying autoscale settings for process type {process_type} on {app}")
+
+
+@command("autoscale:unset")
+@click.argument("process_type", metavar="TYPE")
+@app_option
+def autoscale_unset(process_type, app):
+    """Stop autoscaling a process type; it keeps its count, and ps:scale sets it again."""
+    api, app = client(), resolve_app(app)
+    _change(api, app, {"autoscale": {process_type: None}},
+            f"Removing autoscale for process type {process_type} on {app}")

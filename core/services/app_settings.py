@@ -1,5 +1,7 @@
 """Router-facing settings of an app (maintenance, routable, autoscale, labels, whitelist) and TLS enforcement.
 Each change is a new row; the newest one is in force."""
+from flask import current_app
+
 from core import validators
 from core.errors import Conflict, UnprocessableEntity, ValidationError
 from core.extensions import db
@@ -21,8 +23,9 @@ def _autoscale(proc, rule):
         raise ValueError(f"{proc}: autoscale needs exactly min, max and cpu_percent.")
     if not all(isinstance(rule[k], int) and not isinstance(rule[k], bool) for k in rule):
         raise ValueError(f"{proc}: min, max and cpu_percent must be whole numbers.")
-    if not 1 <= rule["min"] <= rule["max"] <= 1000:
-        raise ValueError(f"{proc}: need 1 <= min <= max <= 1000.")
+    most = current_app.config["PIER"].max_replicas
+    if not 1 <= rule["min"] <= rule["max"] <= most:
+        raise ValueError(f"{proc}: need 1 <= min <= max <= {most} (PIER_MAX_REPLICAS).")
     if not 1 <= rule["cpu_percent"] <= 100:
         raise ValueError(f"{proc}: cpu_percent must be from 1 to 100.")
     return rule

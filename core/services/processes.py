@@ -4,8 +4,9 @@ from flask import current_app
 from core import validators
 from core.errors import BadRequest, Conflict, TooManyRequests, ValidationError
 from core.extensions import db
-from core.models import Operation
-from core.services import operations, releases
+from core.models import AppSettings, Operation
+from core.services import events, operations, releases
+from core.services.app_settings import latest
 from core.services.apps import lock
 
 
@@ -30,6 +31,29 @@ def check_structure(wanted):
 def scale(app, user, wanted):
     lock(app)
     check_structure(wanted)
+    autoscaled = sorted(set(wanted) & set(latest(AppSettings, app).autoscale))
+    if autoscaled:
+        names = ", ".join(autoscaled)
+        raise Conflict(f"{names} {'is' if len(autoscaled) == 1 else 'are'} autoscaled: the autoscaler sets "
+                         f"{'its' if len(autoscaled) == 1 else 'their'} count; run pier autoscale:unset "
+                         f"{autoscaled[0]} to scale by hand.")
+    return _enqueue_scale(app, user, wanted)
+
+
+def autoscale(app, changes):
+    """The autoscaler's scale ({process type: (count, why)}), as a scale operation of nobody's, each change
+    written in the app's log. None when a job holds the app or is settling (a deploy's counts are not fought):
+    the next round decides again."""
+    lock(app)
+    if operations.active(app, operations.AFTER_SETTLING) or operations.settling(app):
+        db.session.rollback()
+        return None
+    structure = dict(app.structure)
+    notes = [f"autoscaled {t} {structure.get(t, 0)}\u2192{count}, {why}" for t, (count, why) in sorted(changes.items())]
+    return _enqueue_scale(app, None, {t: count for t, (count, _) in changes.items()}, notes)
+
+
+def _enqueue_scale(app, user, wanted, notes=()):
     release = releases.latest_good(app)
     if release.build is None:
         raise BadRequest("No build associated with this release")
@@ -40,6 +64,8 @@ def scale(app, user, wanted):
                          f"the types are {', '.join(sorted(known))}")
     if operations.active(app):
         raise Conflict(f"A deploy or scale of {app.id} is already in progress; try again when it ends.")
+    for note in notes:
+        events.record(app, note)
     return operations.commit_and_enqueue(
         operations.add(app, user, "scale", release=str(release.uuid), structure=wanted))
 

@@ -109,7 +109,21 @@ def test_logs_show_platform_events(hello):
     assert len(hello("logs", "-a", "hello", "-n", "1").stdout.splitlines()) == 1
 
 
-def test_autoscale_is_refused(hello):
-    for args in (("autoscale:list",), ("autoscale:set", "web", "--min", "1"), ("autoscale:unset", "web")):
-        result = hello(*args, "-a", "hello", code=1)
-        assert result.stderr.startswith("Error: autoscale is not supported by this controller: ")
+def test_autoscale_set_list_and_unset(hello):
+    assert hello("autoscale:list", "-a", "hello").stdout == "=== hello Autoscale\nNo autoscale rules found.\n"
+    result = hello("autoscale:set", "web", "--min", "1", "--max", "5", "--cpu-percent", "70", "-a", "hello")
+    assert result.stderr == "Applying autoscale settings for process type web on hello... done\n"
+    hello("autoscale:set", "worker", "--min=2", "--max=3", "--cpu-percent=50", "-a", "hello")  # Deis' spelling
+    assert hello.json("autoscale:list", "-a", "hello") == {"web": {"min": 1, "max": 5, "cpu_percent": 70},
+                                                          "worker": {"min": 2, "max": 3, "cpu_percent": 50}}
+    assert hello("autoscale", "-a", "hello").stdout == (
+        "=== hello Autoscale\n\n--- web:\nMin Replicas: 1\nMax Replicas: 5\nCPU: 70%\n"
+        "\n--- worker:\nMin Replicas: 2\nMax Replicas: 3\nCPU: 50%\n")
+    bad = hello("autoscale:set", "web", "--min", "6", "--max", "5", "--cpu-percent", "70", "-a", "hello", code=1)
+    assert "web: need 1 <= min <= max <= 100 (PIER_MAX_REPLICAS)." in bad.stderr
+    assert "Missing option '--cpu-percent'" in hello("autoscale:set", "web", "--min", "1", "--max", "2",
+                                                     "-a", "hello", code=2).stderr
+    result = hello("autoscale:unset", "web", "-a", "hello")
+    assert result.stderr == "Removing autoscale for process type web on hello... done\n"
+    assert list(hello.json("autoscale:list", "-a", "hello")) == ["worker"]
+    assert "web does not exist under autoscale" in hello("autoscale:unset", "web", "-a", "hello", code=1).stderr

@@ -48,6 +48,17 @@ def test_scale_and_list_processes(deployed):
         "Error: expected TYPE=COUNT (e.g. web=3), got 'web=two'\n")
 
 
+def test_an_autoscaled_type_is_not_scaled_by_hand(deployed):
+    deployed("autoscale:set", "web", "--min", "1", "--max", "3", "--cpu-percent", "60", "-a", "hello")
+    refused = deployed("ps:scale", "web=2", "-a", "hello", code=1)
+    assert refused.stderr.endswith("Error: web is autoscaled: the autoscaler sets its count; "
+                                   "run pier autoscale:unset web to scale by hand.\n")
+    deployed("ps:scale", "worker=1", "-a", "hello")  # other types still scale
+    deployed("autoscale:unset", "web", "-a", "hello")
+    deployed("ps:scale", "web=2", "-a", "hello")
+    assert deployed.json("info", "-a", "hello")["app"]["structure"] == {"web": 2, "worker": 1}
+
+
 def test_restart_all_one_type_or_one_process(deployed):
     deployed("scale", "web=2", "worker=1", "-a", "hello")
     result = deployed("ps:restart", "-a", "hello")

@@ -255,3 +255,16 @@ def test_a_redelivered_deploy_converges_to_the_same_processes(backend):
     backend.scheduler.deploy(spec, {"cmd": 2})
     assert sorted(p.name for p in backend.pods()) == first
     assert len(backend.endpoints()) == 2
+
+
+def test_cpu_usage_gives_a_figure_per_running_process_unless_the_runtime_autoscales(backend):
+    spec = backend.spec(procfile={"worker": "sleep 1000"}, cpu={"cmd": "200m/500m"})
+    backend.scheduler.deploy(spec, {"cmd": 2, "worker": 1})
+    usage = backend.scheduler.cpu_usage(spec, ["cmd", "worker", "clock"])
+    assert backend.scheduler.runtime_autoscales is (backend.name == "kubernetes")
+    if backend.scheduler.runtime_autoscales:  # HorizontalPodAutoscalers size the Deployments there
+        assert usage is None
+        return
+    assert sorted(usage) == ["clock", "cmd", "worker"]
+    assert (len(usage["cmd"]), len(usage["worker"]), usage["clock"]) == (2, 1, [])
+    assert all(isinstance(figure, float) and figure >= 0 for figure in usage["cmd"] + usage["worker"])

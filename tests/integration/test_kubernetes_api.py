@@ -72,3 +72,55 @@ def test_reconcile_leaves_a_healthy_app_alone_and_repairs_what_kubernetes_leaves
     states = [p["state"] for p in alice.get("/v2/apps/kubedrift/pods").get_json()["results"]]
     assert states == ["up"]
     assert get(routed(app, cluster, "kubedrift")[1][0]) == "one"
+
+
+def autoscalers(cluster, app_id):
+    """{HorizontalPodAutoscaler name: (target Deployment, min, max, CPU utilization aimed at)} in the namespace."""
+    return {h["metadata"]["name"]: (h["spec"]["scaleTargetRef"]["name"], h["spec"]["minReplicas"],
+                                    h["spec"]["maxReplicas"],
+                                    h["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"])
+            for h in cluster.store.list("horizontalpodautoscalers", app_id)[0]}
+
+
+def after_rounds(app, cluster, app_id, wanted):
+    """Runs autoscale rounds (as beat sends them) until the app's autoscalers are `wanted`: a round leaves an
+    app alone while its deploy settles."""
+    from workers.runners.autoscale import autoscale_all
+
+    def converged():
+        with app.app_context():
+            assert autoscale_all() == {}  # Kubernetes sizes the Deployments: the round enqueues no scale
+        return autoscalers(cluster, app_id) == wanted
+    return wait_for(converged, 30)
+
+
+def test_autoscale_rules_reach_the_cluster_as_horizontal_pod_autoscalers(app, alice, cluster):
+    alice.create_app("kubescaled")
+    alice.post("/v2/apps/kubescaled/config", {"values": {"PORT": "8080"}, "cpu": {"cmd": "100m/500m"}})
+    rule = {"cmd": {"min": 2, "max": 4, "cpu_percent": 60}}
+    assert alice.post("/v2/apps/kubescaled/settings", {"autoscale": rule}).status_code == 201
+    assert after_rounds(app, cluster, "kubescaled", {})  # nothing runs yet: nothing to size
+    assert alice.post("/v2/apps/kubescaled/builds", {"image": "pier-test/web:one"}).status_code == 201
+    assert after_rounds(app, cluster, "kubescaled", {"kubescaled-cmd": ("kubescaled-cmd", 2, 4, 60)})
+    writes = len(cluster.store.writes)
+    assert after_rounds(app, cluster, "kubescaled", {"kubescaled-cmd": ("kubescaled-cmd", 2, 4, 60)})
+    assert len(cluster.store.writes) == writes, "a round with nothing to change wrote to the cluster"
+
+    changed = {"cmd": {"min": 1, "max": 6, "cpu_percent": 50}}
+    assert alice.post("/v2/apps/kubescaled/settings", {"autoscale": changed}).status_code == 201
+    assert after_rounds(app, cluster, "kubescaled", {"kubescaled-cmd": ("kubescaled-cmd", 1, 6, 50)})
+    cluster.store.remove("horizontalpodautoscalers", "kubescaled", "kubescaled-cmd")  # by hand: it comes back
+    assert after_rounds(app, cluster, "kubescaled", {"kubescaled-cmd": ("kubescaled-cmd", 1, 6, 50)})
+
+    refused = alice.post("/v2/apps/kubescaled/scale", {"cmd": 3})
+    assert refused.status_code == 409 and "cmd is autoscaled" in refused.get_json()["detail"]
+    # a deploy keeps the autoscaler and the replicas it set
+    cluster.store.update("deployments", "kubescaled", "kubescaled-cmd", lambda d: d["spec"].update(replicas=2))
+    assert alice.post("/v2/apps/kubescaled/config", {"values": {"A": "1"}}).status_code == 201
+    assert len(routed(app, cluster, "kubescaled")[1]) == 2
+    assert after_rounds(app, cluster, "kubescaled", {"kubescaled-cmd": ("kubescaled-cmd", 1, 6, 50)})
+
+    assert alice.post("/v2/apps/kubescaled/settings", {"autoscale": {"cmd": None}}).status_code == 201
+    assert after_rounds(app, cluster, "kubescaled", {})
+    assert alice.post("/v2/apps/kubescaled/scale", {"cmd": 3}).status_code == 204
+    assert len(routed(app, cluster, "kubescaled")[1]) == 3

@@ -138,6 +138,14 @@ def test_request_bodies_reject_unknown_fields_where_the_views_do(spec):
     assert schemas["Scale"]["additionalProperties"] == {"type": "integer", "minimum": 0, "maximum": 1000}
 
 
+def test_the_autoscale_rule_bound_is_the_setting_not_a_number(spec):
+    schemas = spec["components"]["schemas"]
+    for rule in (schemas["Settings"]["properties"]["autoscale"]["additionalProperties"],
+                 schemas["SettingsChanges"]["properties"]["autoscale"]["additionalProperties"]):
+        assert rule["properties"]["min"] == rule["properties"]["max"] == {"type": "integer", "minimum": 1}
+        assert "PIER_MAX_REPLICAS" in rule["description"]
+
+
 def test_rate_limited_operations_document_429_with_retry_after(app, spec):
     limited = {(path, method) for (path, method), rule in app_routes(app.url_map.iter_rules()).items()
                if rule.endpoint in LIMITS}

@@ -23,6 +23,11 @@ def build_images():
     return client
 
 
+def build_burn_image(client):
+    """pier-test/burn:1, whose GET /burn?ms=N spins the CPU for N ms (tests/support/apps/burn)."""
+    client.images.build(path=os.path.join(APPS, "burn"), tag="pier-test/burn:1", rm=True)
+
+
 def get(endpoint, path="/", timeout=5):
     with urllib.request.urlopen(f"http://{endpoint}{path}", timeout=timeout) as response:
         return response.read().decode()

@@ -37,6 +37,10 @@ class Routing:
 class Scheduler:
     """One host or cluster running apps' processes."""
 
+    # True when the runtime sizes process types itself from the rules `autoscale` hands it (Kubernetes'
+    # HorizontalPodAutoscalers): the autoscale round then hands each app's rules over instead of sampling CPU.
+    runtime_autoscales = False
+
     def __init__(self, settings, routing=None):
         self.settings = settings
         self.routing = routing or Routing()
@@ -80,11 +84,18 @@ class Scheduler:
         raise NotImplementedError
 
     def autoscale(self, spec, rules):
-        """Sizes process types by CPU use: rules is {process type: {"min", "max", "cpu_percent"}} (the shape
-        AppSettings.autoscale keeps); types without a rule are no longer autoscaled."""
+        """Hands the rules to a runtime that autoscales (`runtime_autoscales`): rules is {process type: {"min",
+        "max", "cpu_percent"}} (the shape AppSettings.autoscale keeps), all the app's rules at once; types without
+        a rule are no longer autoscaled. Idempotent: the autoscale round calls it every interval."""
         raise SchedulerError("autoscaling is not supported by this scheduler")
 
     # -- observing ------------------------------------------------------------------------------------------
+    def cpu_usage(self, spec, process_types):
+        """What the autoscaler samples: {process type: [utilization, ...]}, one figure per running process of the
+        release, in percent of the process's CPU request (`spec.cpu_request`) or, without one, of one core. None
+        when the runtime autoscales by itself (Kubernetes' HorizontalPodAutoscalers)."""
+        raise NotImplementedError
+
     def pods(self, app_id):
         """The app's pods (`Pod`), one-off runs excluded, sorted by type and name."""
         raise NotImplementedError

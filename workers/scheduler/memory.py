@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from core.units import cpus, memory_bytes, request_and_limit
 from workers.scheduler.base import Scheduler, SchedulerError
-from workers.scheduler.spec import ROUTABLE_TYPES, Pod
+from workers.scheduler.spec import ROUTABLE_TYPES, Pod, utilization
 
 DEFAULT_PORT = 5000
 
@@ -85,6 +85,7 @@ class Process:
     env: dict
     world: "World"
     limits: dict = field(default_factory=dict)
+    cores: float = 0.0  # the CPU it uses, as `docker stats` would say; tests set it
     state: str = "starting"
     started: str = ""
     server: ThreadingHTTPServer | None = None
@@ -152,6 +153,13 @@ class World:
             self.images.clear()
             self.node_labels.clear()
             self.log.clear()
+
+    def burn(self, app, process_type, cores):
+        """Makes every process of the app's type use this many cores, as the autoscaler samples them."""
+        with self.lock:
+            for process in self.processes.values():
+                if process.app == app and process.type == process_type:
+                    process.cores = cores
 
     def kill(self, name):
         """Simulates a process killed from outside (`docker kill`): it stays down until something acts."""
@@ -336,6 +344,14 @@ class MemoryScheduler(Scheduler):
             for process in self.world.processes.values():
                 grouped.setdefault(process.app, []).append(process.pod())
         return {app: sorted(pods, key=lambda p: (p.type, p.name)) for app, pods in grouped.items()}
+
+    def cpu_usage(self, spec, process_types):
+        usage = {process_type: [] for process_type in process_types}
+        with self.world.lock:
+            for process in self._of(spec.app_uuid, spec.version):
+                if process.type in usage and process.state == "up":
+                    usage[process.type].append(utilization(process.cores, spec.cpu_request(process.type)))
+        return usage
 
     def failing_liveness(self, spec):
         with self.world.lock:

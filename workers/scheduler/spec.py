@@ -1,8 +1,15 @@
 """The data crossing the scheduler port: what to run (a release spec) and what runs (pods)."""
 from dataclasses import dataclass, field
 
+from core.units import cpus, request_and_limit
+
 ROUTABLE_TYPES = ("web", "cmd")  # the process types the router sends traffic to
 POD_STATES = ("up", "starting", "crashed", "down", "error")
+
+
+def utilization(cores, request):
+    """Cores in use as the autoscaler judges them: percent of the CPU request, or of one core without one."""
+    return 100.0 * cores / (request or 1.0)
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,12 @@ class ReleaseSpec:
     def command(self, process_type):
         """The Procfile command of a type, or None to run the image's own CMD (`cmd` without a Procfile)."""
         return self.procfile.get(process_type) or None
+
+    def cpu_request(self, process_type):
+        """The cores a process of the type asks for: its CPU request, else its limit (Kubernetes' default
+        request), else None (`limits:set --cpu` set nothing)."""
+        request, limit = request_and_limit(self.cpu.get(process_type))
+        return cpus(request or limit) if (request or limit) else None
 
     def probe(self, process_type, kind):
         """The type's `readinessProbe` or `livenessProbe`, or None."""

@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from workers.runners.autoscale import autoscale_all
 from workers.runners.liveness import check_all
 from workers.runners.reconcile import reconcile_all, reconcile_app
 from workers.runners.watchdog import check_operations
@@ -23,3 +24,8 @@ def watch_operations():
 @shared_task(name="reconcile.app", ignore_result=True)
 def reconcile_one_app(app_id):
     reconcile_app(app_id)
+
+
+@shared_task(name="autoscale.apps", ignore_result=True)
+def autoscale_apps():
+    autoscale_all()

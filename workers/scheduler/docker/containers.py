@@ -60,6 +60,20 @@ def cpu_limits(value):
     return limits
 
 
+def cores_used(stats):
+    """Cores a container used between the two samples of one `docker stats --no-stream` answer (the engine
+    takes them about a second apart), or None when the answer holds no earlier sample (it just started)."""
+    now, before = stats.get("cpu_stats") or {}, stats.get("precpu_stats") or {}
+    if not before.get("system_cpu_usage") or not now.get("system_cpu_usage"):
+        return None
+    used = now["cpu_usage"]["total_usage"] - before["cpu_usage"]["total_usage"]
+    elapsed = now["system_cpu_usage"] - before["system_cpu_usage"]  # summed over every core of the host
+    cores = now.get("online_cpus") or len(now["cpu_usage"].get("percpu_usage") or []) or 1
+    if elapsed <= 0 or used < 0:
+        return None
+    return used / elapsed * cores
+
+
 def port_for(spec, exposed_ports):
     """PORT from config, else the image's first exposed TCP port, else 5000 (buildpack apps)."""
     if "PORT" in spec.env:

@@ -14,13 +14,14 @@ from workers.scheduler.docker import containers as specs
 from workers.scheduler.docker.events import watch_events
 from workers.scheduler.docker.logs import follow_logs
 from workers.scheduler.docker.probes import passes, seconds_running
-from workers.scheduler.spec import Pod
+from workers.scheduler.spec import Pod, utilization
 
 log = logging.getLogger("pier.scheduler.docker")
 LOG_TAIL_ON_FAILURE = 20
 START_CONCURRENCY = 8  # containers created at once: the engine overlaps their set-up
 ROUTER_WAIT_SECONDS = 10  # a deploy waits this long at most for the router to route its new containers
 READY_POLL_SECONDS = 0.05  # a new container is looked at this often until it is ready
+STATS_CONCURRENCY = 8  # containers sampled at once: each `docker stats --no-stream` takes about a second
 label = specs.label
 
 
@@ -74,6 +75,24 @@ class DockerScheduler(Scheduler):
                                                                           ignore_removed=True)):
             grouped.setdefault(container.labels[label("app")], []).append(self._pod(container))
         return {app: sorted(pods, key=lambda p: (p.type, p.name)) for app, pods in grouped.items()}
+
+    def cpu_usage(self, spec, process_types):
+        running = [c for c in self._containers(app_uuid=spec.app_uuid, release=spec.release)
+                   if c.labels[label("type")] in process_types and c.status == "running"]
+        with ThreadPoolExecutor(max_workers=STATS_CONCURRENCY) as pool:
+            samples = list(pool.map(self._cores_used, running))
+        usage = {process_type: [] for process_type in process_types}
+        for container, cores in zip(running, samples):
+            if cores is not None:
+                process_type = container.labels[label("type")]
+                usage[process_type].append(utilization(cores, spec.cpu_request(process_type)))
+        return usage
+
+    def _cores_used(self, container):
+        try:
+            return specs.cores_used(container.stats(stream=False))
+        except (NotFound, APIError, RequestException):  # it went, or the engine was slow: no sample this time
+            return None
 
     # -- set-up -------------------------------------------------------------------------------------------
     def _ensure_network(self):

@@ -27,6 +27,8 @@ PROCESS_PODS = f"{manifests.MANAGED_BY}={manifests.OWNER},{manifests.TYPE},{mani
 
 
 class KubernetesScheduler(Scheduler):
+    runtime_autoscales = True  # a HorizontalPodAutoscaler per autoscaled type (`autoscale`)
+
     def __init__(self, settings, routing=None, api_client=None, image_ports=None):
         super().__init__(settings, routing)
         self.cluster = Cluster(api_client or connect(settings))
@@ -277,6 +279,9 @@ class KubernetesScheduler(Scheduler):
         follow_logs(self.cluster, PROCESS_PODS, sink, stop, resume)
 
     # -- autoscaling ------------------------------------------------------------------------------------------
+    def cpu_usage(self, spec, process_types):
+        return None  # HorizontalPodAutoscalers (`autoscale`) size the Deployments in the cluster
+
     def autoscale(self, spec, rules):
         """rules: {process type: {"min", "max", "cpu_percent"}}; types without a rule lose their autoscaler."""
         self._namespace(spec)
