@@ -74,3 +74,30 @@ def test_one_apps_broken_check_leaves_the_others_checked(app, alice, monkeypatch
     finally:
         db.session.remove()
         context.pop()
+
+
+def test_one_apps_broken_data_leaves_reconcile_going_for_the_others(app, alice, monkeypatch):
+    from workers.runners import reconcile
+    for name in ("broken-spec", "broken-repair", "zzz-fine"):
+        alice.create_app(name)
+
+    def settled(row):
+        if row.id == "broken-spec":
+            raise ValueError("a release whose spec cannot be made")
+        return ReleaseSpec(app=row.id, app_uuid=str(row.uuid), version=2, image="i")
+
+    def repair(scheduler, endpoints, settings, row, spec, pods):
+        if row.id == "broken-repair":
+            raise ValueError("a drift check that cannot run")
+        return True
+
+    class Observing:
+        def observe(self):
+            return {}
+    monkeypatch.setattr(reconcile, "settled", settled)
+    monkeypatch.setattr(reconcile, "_repair", repair)
+    monkeypatch.setattr(reconcile, "scheduler_for", lambda settings: Observing())
+    with app.app_context():
+        assert [row.id for row, _ in reconcile.settled_apps()] == ["broken-repair", "zzz-fine"]
+        assert reconcile.reconcile_all() == ["zzz-fine"]
+        db.session.remove()

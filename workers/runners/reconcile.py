@@ -28,9 +28,15 @@ def settled(app):
 
 
 def settled_apps():
-    """(app, spec) for every settled app."""
+    """(app, spec) for every settled app. One app whose spec cannot be made (its data broken) is logged and
+    left out: it never keeps the apps after it from being checked."""
     for app in db.session.execute(db.select(App).order_by(App.id)).scalars():
-        spec = settled(app)
+        try:
+            spec = settled(app)
+        except Exception:  # noqa: BLE001 - logged with its trace; the round goes on with the next app
+            log.exception("could not make the spec of %s", app.id)
+            db.session.rollback()
+            continue
         if spec is not None:
             yield app, spec
 
@@ -45,8 +51,14 @@ def reconcile_all():
                                              if app in known}, known_apps=known)
     for gone in set(endpoints.read_all()) - known:
         endpoints.clear(gone)
-    repaired = [app.id for app, spec in settled_apps() if _repair(scheduler, endpoints, settings, app, spec,
-                                                                   observed.get(app.id, []))]
+    repaired = []
+    for app, spec in settled_apps():
+        try:
+            if _repair(scheduler, endpoints, settings, app, spec, observed.get(app.id, [])):
+                repaired.append(app.id)
+        except Exception:  # noqa: BLE001 - one app's failure never stops the round for the others
+            log.exception("reconciling %s failed", app.id)
+            db.session.rollback()
     db.session.rollback()
     metrics.reconcile_round()
     return repaired
