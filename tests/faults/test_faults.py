@@ -172,7 +172,7 @@ def slow_build(app):
                           "EXPOSE 8080\nCMD [\"python3\", \"/app/server.py\"]\n"}
 
 
-@pytest.mark.parametrize("process", ["builder", "builds", "web"])
+@pytest.mark.parametrize("process", ["builder", "builds", "web", "worker", "beat", "router"])
 def test_a_pier_process_killed_during_a_push(faults, process, tmp_path):
     from tests.integration.test_builder import WEB_FILES
     from tests.support.builder import Pusher
