@@ -10,6 +10,10 @@ threads = int(os.environ.get("PIER_WEB_THREADS", 16))
 timeout = 180
 graceful_timeout = 30
 keepalive = 5
+# The app is imported once, in the master, and the workers are forked from it: they share its code and data
+# pages (the controller's PSS drops from ~177 to ~107 MiB at 2 workers). Nothing connects at import; the database
+# pool is dropped after the fork all the same (post_fork), and redis-py and prometheus_client notice a new pid.
+preload_app = True
 accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss'
 
@@ -31,3 +35,12 @@ if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
 def child_exit(server, worker):
     from prometheus_client import multiprocess
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_fork(server, worker):
+    """A forked worker never uses the master's database connections (there should be none: belt and braces)."""
+    from core.extensions import db
+    app = server.app.wsgi()
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=False)

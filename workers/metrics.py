@@ -1,8 +1,8 @@
 """The workers' metrics: operations, builds, reconcile rounds and backups, served by each Celery worker process.
 
-Every Celery worker keeps its samples in prometheus_client's multiprocess mode (core/metrics.py): the deploys
-worker runs its jobs in forked children (prefork), whose counts only reach the main process's endpoint
-through those files; the thread-pool workers take the same path, so there is one way to read them.
+Every Celery worker keeps its samples in prometheus_client's multiprocess mode (core/metrics.py): a worker
+started with the prefork pool runs its jobs in forked children, whose counts only reach the main process's
+endpoint through those files; the Procfile's thread-pool workers take the same path, so there is one way.
 
 The metrics themselves are made on first use, not at import: Celery imports the task modules before it says
 which process this is, and a metric made before the switch to multiprocess mode would count in memory,
