@@ -50,7 +50,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	touch $@
 
 migrate:
-	$(WITH_ENV) flask --app core.app:create_core_app db upgrade --directory migrations
+	$(WITH_ENV) flask --app core.app:create_migrations_app db upgrade --directory migrations
 
 clean-venv:
 	rm -rf $(VENV)

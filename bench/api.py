@@ -28,6 +28,7 @@ def seed(url, apps):
     from flask_migrate import upgrade
 
     from api import create_app
+    from core.app import add_migrations
     from core.extensions import db
     from core.models import Token, User
     from core.passwords import hash_password
@@ -38,7 +39,7 @@ def seed(url, apps):
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     engine.dispose()
-    flask_app = create_app(Settings.from_env(database_url=url))
+    flask_app = add_migrations(create_app(Settings.from_env(database_url=url)))
     with flask_app.app_context():
         upgrade()
         user = User(username="bench", email="bench@example.com", password_hash=hash_password("bench"))

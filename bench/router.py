@@ -299,13 +299,14 @@ def route_changes(args, lua):
     from flask_migrate import upgrade
 
     from api import create_app
+    from core.app import add_migrations
     from core.endpoints import Endpoints
     from core.extensions import db
     from core.models import User
     from core.settings import Settings
 
     url = bench_database(os.environ["DATABASE_URL"])
-    flask_app = create_app(Settings.from_env(database_url=url, redis_url=args.redis_url))
+    flask_app = add_migrations(create_app(Settings.from_env(database_url=url, redis_url=args.redis_url)))
     with flask_app.app_context():
         upgrade()
         db.session.add(User(username="bench", email="bench@example.com", password_hash="-"))

@@ -11,12 +11,12 @@ from core.settings import Settings
 MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
 
 
-def create_core_app(settings=None, name="pier"):
+def create_core_app(settings=None, name="pier", migrations=False):
     # Imported here, not above: `core.settings` alone is what the builder's git hook needs, and it starts
     # on every push (Flask, SQLAlchemy and Alembic cost it over a second).
     from flask import Flask
 
-    from core.extensions import db, migrate
+    from core.extensions import db
 
     settings = settings or Settings.from_env()
     app = Flask(name, static_folder=None)
@@ -30,5 +30,21 @@ def create_core_app(settings=None, name="pier"):
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     db.init_app(app)
-    migrate.init_app(app, db, directory=MIGRATIONS)
+    if migrations:
+        add_migrations(app)
     return app
+
+
+def add_migrations(app):
+    """Flask-Migrate (Alembic) on the app, for `flask db ...` and flask_migrate.upgrade(). Only the set-up and the
+    tests migrate: every long-running process would otherwise carry Alembic (about 11 MiB each) for nothing."""
+    from flask_migrate import Migrate
+
+    from core.extensions import db
+    Migrate(app, db, directory=MIGRATIONS)
+    return app
+
+
+def create_migrations_app():
+    """What `flask --app core.app:create_migrations_app db upgrade` (make migrate) migrates with."""
+    return create_core_app(name="migrations", migrations=True)

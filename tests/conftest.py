@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from api import create_app
+from core.app import add_migrations
 from core.extensions import db
 from core.settings import Settings
 from tests.factories import Caller
@@ -41,7 +42,7 @@ def _reset_schema(url):
 def app():
     settings = settings_for_tests()
     _reset_schema(settings.database_url)
-    flask_app = create_app(settings)
+    flask_app = add_migrations(create_app(settings))
     with flask_app.app_context():
         from flask_migrate import upgrade
         upgrade()

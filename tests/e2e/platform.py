@@ -67,7 +67,7 @@ class Platform:
         self.launch()
 
     def migrate(self):
-        subprocess.run(["flask", "--app", "core.app:create_core_app", "db", "upgrade", "--directory", "migrations"],
+        subprocess.run(["flask", "--app", "core.app:create_migrations_app", "db", "upgrade", "--directory", "migrations"],
                        cwd=ROOT, env=self.env, check=True, capture_output=True)
 
     def launch(self):

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from api import create_app
-from core.app import MIGRATIONS
+from core.app import MIGRATIONS, add_migrations
 from core.extensions import db
 from tests.conftest import settings_for_tests
 
@@ -37,7 +37,7 @@ def test_there_is_one_head():
 
 
 def test_upgrade_from_empty_matches_the_models_and_downgrades(empty_database):
-    flask_app = create_app(settings_for_tests(database_url=empty_database))
+    flask_app = add_migrations(create_app(settings_for_tests(database_url=empty_database)))
     with flask_app.app_context():
         upgrade()
         with db.engine.connect() as conn:
