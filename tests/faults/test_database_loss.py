@@ -1,6 +1,7 @@
-"""The database's disk is lost while the platform runs. `make run` again restores it from its backups
+"""The database's disk is lost while the platform runs. `make run`'s set-up again restores it from its backups
 (scripts/database: pgBackRest's newest base backup and the WAL archived since), and users, apps, releases and
-config come back as they were, while the router serves the apps throughout.
+config come back as they were, while the router serves the apps throughout; then Pier's processes are started
+again as a second `make run` does, and the apps are served again.
 
 The database is a throwaway cluster with its WAL archived to a filesystem store, set up by scripts/database as
 `make run` sets up the platform's own (tests/support/database.py); the shared cluster on 5432 is never touched.
@@ -54,21 +55,28 @@ def test_the_database_disk_lost_then_make_run_again(tmp_path):
         since = time.monotonic()
         sandbox.wipe()
         time.sleep(5)  # the platform runs on without its database for a while
-        # `make run` again: Pier's processes stop, the set-up restores the database and migrates, they start
-        faults.platform.halt()
+        # `make run`'s set-up again (scripts/database restores the data directory, then the migration), while
+        # Pier's processes keep running and reconnect by themselves
         sandbox.start()
         assert "restoring the newest backup" in sandbox.output, sandbox.output
         faults.platform.migrate()
-        faults.platform.launch()
         back = wait_until(lambda: faults.api.get("/v2/apps").status_code == 200 and time.monotonic(), 120,
                           "the API answering again")
         time.sleep(2)
-        load.finish()
-
         assert not load.failures_after(since), f"kept was not served throughout: {load.failures_after(since)[:3]}"
         assert state(faults) == before
         assert faults.count_rows() == rows
-        print(f"\ndatabase lost and restored: the API answered again {back - since:.1f} s after the loss")
+
+        # and Pier's processes stopped and started again, as a second `make run` does: the router stops nginx
+        # when it stops, so the routes go dark until the new router serves them
+        restarted = time.monotonic()
+        faults.platform.halt()
+        faults.platform.launch()
+        again = wait_until(lambda: load.recovered_at(restarted, "two"), 90, "kept served after the restart")
+        load.finish()
+        assert state(faults) == before
+        print(f"\ndatabase lost and restored: the API answered again {back - since:.1f} s after the loss, kept served"
+              f" throughout; after Pier's processes restarted, kept was served again in {again - restarted:.1f} s")
         faults.deploy("kept", image="pier-test/web:one")  # and the platform works on
         assert faults.get("kept") == (200, "one")
     finally:

@@ -6,6 +6,7 @@ Marked `slow`: `make test` runs them (so CI does); `pytest -m "not slow"` leaves
 """
 import subprocess
 import time
+import uuid
 
 import pytest
 
@@ -166,9 +167,10 @@ def test_dockerd_restarted(faults):
     assert subprocess.run(["docker", "info"], capture_output=True).returncode == 0
 
 
-def slow_build(app):
-    """A Dockerfile whose build takes a while, each app's step its own (no layer cache shared)."""
-    return {"Dockerfile": f"FROM pier/base:bookworm\nRUN sleep 6 && echo {app}\nCOPY server.py default.txt /app/\n"
+def slow_build(step):
+    """A Dockerfile whose build takes a while at RUN `step`: a step of its own each time, so that Docker's build
+    cache (of this run or of an earlier one on the machine) never skips it."""
+    return {"Dockerfile": f"FROM pier/base:bookworm\nRUN {step}\nCOPY server.py default.txt /app/\n"
                           "EXPOSE 8080\nCMD [\"python3\", \"/app/server.py\"]\n"}
 
 
@@ -180,10 +182,11 @@ def test_a_pier_process_killed_during_a_push(faults, process, tmp_path):
     faults.api.post("/v2/keys", {"id": f"key-{process}", "public": pusher.public_key})
     app = f"push-{process}"
     faults.api.ok("post", "/v2/apps", {"id": app})
-    repo = pusher.repo(app, dict(WEB_FILES, **slow_build(app), **{"default.txt": "first"}))
+    step = f"sleep 6 && echo {app} {uuid.uuid4().hex}"
+    repo = pusher.repo(app, dict(WEB_FILES, **slow_build(step), **{"default.txt": "first"}))
     push = pusher.push(repo, app, background=True)
-    wait_until(lambda: any(c.attrs["Config"].get("Cmd") == ["/bin/sh", "-c", f"sleep 6 && echo {app}"]
-                           for c in faults.docker.containers.list()), 120, "the build's slow step")
+    wait_until(lambda: any(c.attrs["Config"].get("Cmd") == ["/bin/sh", "-c", step]
+                           for c in faults.docker.containers.list(ignore_removed=True)), 120, "the build's slow step")
     since = time.monotonic()
     faults.kill_process(process)
     first_output = push.communicate(timeout=300)[0]

@@ -67,7 +67,8 @@ class FaultPlatform:
             return 0, repr(error)
 
     def containers(self, app):
-        return self.docker.containers.list(all=True, filters={"label": f"io.pier.app={app}"})
+        # ignore_removed: the platform may remove a container between the listing and its inspection
+        return self.docker.containers.list(all=True, ignore_removed=True, filters={"label": f"io.pier.app={app}"})
 
     def process_containers(self, app):
         return [c for c in self.containers(app) if c.labels.get("io.pier.type") != "run"]
