@@ -146,7 +146,8 @@ def test_with_the_node_s_docker_socket_the_pier_user_pulls_the_stack_image(image
         image, ["pull-stack"], detach=True, read_only=True, tmpfs={"/tmp": ""}, cap_drop=["ALL"],
         security_opt=["no-new-privileges"], group_add=[socket_group],
         volumes={"/var/run/docker.sock": {"bind": "/var/run/docker.sock"}},
-        environment={"PIER_STACK_IMAGE": stack, "DOCKER_HOST": "unix:///var/run/docker.sock"},
+        environment={"PIER_STACK_IMAGE": stack, "DOCKER_HOST": "unix:///var/run/docker.sock",
+                     "PIER_REGISTRY_PASSWORD": os.environ["PIER_REGISTRY_PASSWORD"]},  # the registry asks for it
         labels={"io.pier.test": "platform-image"})
     try:  # it retries until the engine answers, as an init container waiting for its engine must
         assert wait_for(lambda: container.reload() or container.status == "exited", seconds=120), container.logs()
