@@ -39,7 +39,8 @@ def seed(url, apps):
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     engine.dispose()
-    flask_app = add_migrations(create_app(Settings.from_env(database_url=url)))
+    # one user owns them all, past the default quota (PIER_MAX_APPS_PER_USER): the bench reads, never creates
+    flask_app = add_migrations(create_app(Settings.from_env(database_url=url, max_apps_per_user=max(apps, 100))))
     with flask_app.app_context():
         upgrade()
         user = User(username="bench", email="bench@example.com", password_hash=hash_password("bench"))
