@@ -13,7 +13,9 @@ Scenarios, medians over --rounds each:
 - Node.js warm redeploy: examples/node-app (npm, a build script) with its greeting changed;
 - Dockerfile warm redeploy: one file of a Dockerfile app changed;
 - the floor: `docker run` of the quickstart's release image, with its command, until it answers.
-Where the time went comes from the push's own lines (the build's and the launch's timings) and the
+Each push starts --pause seconds (5) after the one before, once its old container has drained and stopped and
+its slug is stored: back to back, a push's deploy waits for the previous one to settle (2 s of drain) and its
+build shares the CPU with the previous slug's compression. Where the time went comes from the push's own lines (the build's and the launch's timings) and the
 moments they arrived. Then push throughput through Pier's SSH daemon and OpenSSH's sshd (the baseline).
 A benchmark, not a test: it never fails on a figure.
 """
@@ -42,6 +44,7 @@ from tests.support.builder import free_port  # noqa: E402
 
 QUICKSTART = TOP / "examples" / "python-app"
 QUICKSTART_BODY = "Hello from a Python app on Pier\n"
+PAUSE = 5.0  # seconds before each push (--pause)
 NODE_APP = TOP / "examples" / "node-app"
 SIX_APP = """import os, six
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -117,7 +120,13 @@ class Round:
         return found
 
 
+def set_pause(seconds):
+    global PAUSE
+    PAUSE = seconds
+
+
 def timed_push(user, repo, port, host, body, path="/"):
+    time.sleep(PAUSE)  # the push before has settled: its old container stopped, its slug stored
     watch = Watch(port, host, body, path)
     started = time.monotonic()
     watch.start()
@@ -317,7 +326,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--megabytes", type=int, default=50, help="0 leaves the throughput part out")
+    parser.add_argument("--pause", type=float, default=5.0,
+                        help="seconds between pushes, so that each starts on a settled platform (0: back to back)")
     args = parser.parse_args()
+    set_pause(args.pause)
     with tempfile.TemporaryDirectory(prefix="pier-bench-push-") as scratch:
         workdir = Path(scratch)
         database = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/pier_bench"

@@ -20,7 +20,8 @@ log = logging.getLogger("pier.scheduler.docker")
 LOG_TAIL_ON_FAILURE = 20
 START_CONCURRENCY = 8  # containers created at once: the engine overlaps their set-up
 ROUTER_WAIT_SECONDS = 10  # a deploy waits this long at most for the router to route its new containers
-READY_POLL_SECONDS = 0.05  # a new container is looked at this often until it is ready
+READY_POLL_SECONDS = 0.05  # a new container's port is tried this often until it is ready
+RELOAD_SECONDS = 0.25  # and its state read from the engine this often
 STATS_CONCURRENCY = 8  # containers sampled at once: each `docker stats --no-stream` takes about a second
 label = specs.label
 
@@ -213,21 +214,29 @@ class DockerScheduler(Scheduler):
             self.routing.wait_routed(version, ROUTER_WAIT_SECONDS)
 
     def _wait_ready(self, spec, containers, port):
+        """Until every container passes its readiness check. Ports are tried every READY_POLL_SECONDS; the
+        engine is asked for a container's state (has it exited?) at most every RELOAD_SECONDS: with ten
+        containers starting, asking for all of them at each turn kept the engine busy answering."""
         deadline = time.monotonic() + self.settings.deploy_timeout
-        pending = list(containers)
+        pending = {container.id: [container, None] for container in containers}  # id -> [container, read at]
         while pending:
-            for container in list(pending):
-                container.reload()
-                state = container.attrs["State"]
-                if state["Status"] in ("exited", "dead") or state.get("Restarting"):
-                    raise SchedulerError(self._failure(container, "exited while starting"))
-                process_type = container.labels[label("type")]
-                if passes(container, self._ip(container), port, spec.probe(process_type, "readinessProbe"),
-                          routable=specs.routable(process_type)):
-                    pending.remove(container)
+            for key, entry in list(pending.items()):
+                container, read_at = entry
+                now = time.monotonic()
+                if read_at is None or not self._ip(container) or now - read_at >= RELOAD_SECONDS:
+                    container.reload()
+                    entry[1] = now
+                    state = container.attrs["State"]
+                    if state["Status"] in ("exited", "dead") or state.get("Restarting"):
+                        raise SchedulerError(self._failure(container, "exited while starting"))
+                process_type, ip = container.labels[label("type")], self._ip(container)
+                if ip and passes(container, ip, port, spec.probe(process_type, "readinessProbe"),
+                                 routable=specs.routable(process_type)):
+                    del pending[key]
             if pending and time.monotonic() > deadline:
-                raise SchedulerError(self._failure(pending[0], f"was not ready within "
-                                                               f"{self.settings.deploy_timeout:.0f}s"))
+                container = next(iter(pending.values()))[0]
+                raise SchedulerError(self._failure(container, f"was not ready within "
+                                                              f"{self.settings.deploy_timeout:.0f}s"))
             if pending:
                 time.sleep(READY_POLL_SECONDS)
 
