@@ -41,6 +41,8 @@ def post_fork(server, worker):
     """A forked worker never uses the master's database connections (there should be none: belt and braces)."""
     from core.extensions import db
     app = server.app.wsgi()
+    if "sqlalchemy" not in getattr(app, "extensions", {}):  # bench/api.py's bare Flask baseline has none
+        return
     with app.app_context():
         for engine in db.engines.values():
             engine.dispose(close=False)
