@@ -49,6 +49,12 @@ secrets() {
   return 0
 }
 
+load_env() {  # var/pier.env's settings and secrets, exported
+  # shellcheck disable=SC1090
+  [ -f "$envfile" ] && { set -a; . "$envfile"; set +a; }
+  return 0
+}
+
 wait_for() {  # wait_for <what> <seconds> <command...>
   local what=$1 seconds=$2; shift 2
   for _ in $(seq $((seconds * 4))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.25; done
@@ -109,8 +115,7 @@ registry_status() {
 }
 
 start_registry() {
-  # shellcheck disable=SC1090 - operators put PIER_STORAGE and PIER_S3_* settings in var/pier.env
-  [ -f "$envfile" ] && { set -a; . "$envfile"; set +a; }
+  load_env  # operators put PIER_STORAGE and PIER_S3_* settings in var/pier.env
   case $(registry_status) in
     401) registry_credentials
          wait_for "The registry's new password" 15 registry_accepts_credentials
@@ -188,8 +193,7 @@ push_stack() {
   # Buildpack apps' images are the stack plus a slug: with the stack's layers in the registry once, each app's
   # push mounts them from there instead of uploading the stack again (over a gigabyte) on its first push.
   local registry=${PIER_REGISTRY:-127.0.0.1:5000} id pushed
-  # shellcheck disable=SC1090
-  [ -f "$envfile" ] && { set -a; . "$envfile"; set +a; }
+  load_env
   id=$(docker image inspect -f '{{.Id}}' pier/stack:bookworm)
   pushed=$(cat "$var/stack-pushed" 2>/dev/null || true)
   [ "$pushed" = "$registry $id" ] && curl -fsS -o /dev/null -u "pier:$PIER_REGISTRY_PASSWORD" \

@@ -57,9 +57,6 @@ AFTER_SETTLING = tuple(name for name, kind in KINDS.items() if not kind.platform
 RERUNNABLE = tuple(name for name, kind in KINDS.items() if kind.rerun_when_lost)
 
 
-channel = jobs.operation_channel
-
-
 def add(app, user, kind, **params):
     """Adds an operation row for `app` (None for a platform operation); the caller's use case then
     calls `commit_and_enqueue`."""
@@ -115,7 +112,7 @@ def send(operation):
 def wait(operation, timeout):
     """Blocks until the operation finishes or `timeout` passes; returns it refreshed."""
     pubsub = redis.Redis.from_url(current_app.config["PIER"].redis_url).pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(channel(operation.uuid))
+    pubsub.subscribe(jobs.operation_channel(operation.uuid))
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -146,7 +143,7 @@ def _settling_seconds(operation_uuid):
 
 
 def publish_finished(redis_url, operation_uuid, state):
-    redis.Redis.from_url(redis_url).publish(channel(operation_uuid), json.dumps({"state": state}))
+    redis.Redis.from_url(redis_url).publish(jobs.operation_channel(operation_uuid), json.dumps({"state": state}))
 
 
 def begin(operation_uuid):
