@@ -4,6 +4,7 @@ import time
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from api import create_app
 from core.app import add_migrations
@@ -63,24 +64,36 @@ def _clean_database(request):
         db.session.remove()
         if WORKER_STARTED:
             _wait_for_jobs()
-        db.session.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
-        db.session.commit()
+        _truncate()
     _clean_redis(flask_app.config["PIER"].redis_url)
+
+
+def _truncate(attempts=10):
+    """A job the worker picks up while the tables go may lock them in the other order: PostgreSQL then
+    breaks the deadlock by failing one side, and the truncate is tried again."""
+    for attempt in range(attempts):
+        try:
+            db.session.execute(text("SET LOCAL lock_timeout = '10s'"))
+            db.session.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+            db.session.commit()
+            return
+        except OperationalError:
+            db.session.rollback()
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
 
 
 WORKER_STARTED = []  # set once the session's worker runs: it may still be working on the last test's jobs
 
 
 def _wait_for_jobs(seconds=60):
-    """The jobs a test left running (sent with `Prefer: respond-async`) finish before their rows go."""
-    from workers.runners.operations import FOLLOWING_UP
+    """The jobs the session's worker runs for a test (sent with `Prefer: respond-async`, or after-work of a
+    deploy) finish before their rows go. Operations a test marked running by hand have no job to wait for."""
+    from workers.runners.operations import IN_PROCESS
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        active = db.session.execute(text("SELECT count(*) FROM operations WHERE state = 'running'")).scalar()
-        db.session.rollback()
-        if not active and not FOLLOWING_UP:
-            return
-        time.sleep(0.2)
+    while IN_PROCESS and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def _clean_redis(url):

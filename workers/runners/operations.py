@@ -33,9 +33,20 @@ def scheduler_for(settings):
     return get_scheduler(settings, routing=Endpoints(settings.redis_url))
 
 
+IN_PROCESS = []  # the operations this process works on now, after-work included (tests wait for none)
+
+
 def execute(task, operation_uuid, runner):
     """Idempotent: a finished operation is left alone; one another worker holds is asked for again once that
     worker's lease runs out (it may have died: the job is then run again and converges)."""
+    IN_PROCESS.append(operation_uuid)
+    try:
+        _execute(task, operation_uuid, runner)
+    finally:
+        IN_PROCESS.remove(operation_uuid)
+
+
+def _execute(task, operation_uuid, runner):
     operation, wait = operations.begin(operation_uuid)
     if wait is not None:
         raise task.retry(countdown=wait)
@@ -76,20 +87,9 @@ def settle_seconds(settings):
     return settings.drain_seconds + settings.stop_grace_seconds + SETTLE_MARGIN_SECONDS
 
 
-FOLLOWING_UP = []  # the operations whose after-work runs in this process now (tests wait for none)
-
-
 def _afterwards(operation):
     """What a job left for after its outcome (a deploy's draining and stopping of the old processes): the
     user has their answer already; a failure here goes to the app's log, and reconcile repairs what is left."""
-    FOLLOWING_UP.append(operation.uuid)
-    try:
-        _run_afterwards(operation)
-    finally:
-        FOLLOWING_UP.remove(operation.uuid)
-
-
-def _run_afterwards(operation):
     for action, what in getattr(operation, "afterwards", ()):
         try:
             action()
