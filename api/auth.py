@@ -28,10 +28,22 @@ def authenticate_request():
     if kind == BUILDER:
         check_builder_key()
         return
+    if request.method in READ_METHODS:
+        read_without_transaction()
     g.token = token_from_header()
     g.user = g.token.user if g.token else None
     if kind != ANONYMOUS and g.user is None:
         raise NotAuthenticated("Authentication credentials were not provided.")
+
+
+READ_METHODS = ("GET", "HEAD")
+
+
+def read_without_transaction():
+    """A read runs its statements without BEGIN and ROLLBACK (two of a hot read's five round trips). Reads
+    write nothing but a token's last use, one statement that commits by itself."""
+    if not db.session().in_transaction():  # else a caller's transaction (a test's app context) goes on
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 def token_from_header():

@@ -16,6 +16,7 @@ def create_core_app(settings=None, name="pier", migrations=False):
     # on every push (Flask, SQLAlchemy and Alembic cost it over a second).
     from flask import Flask
 
+    from core import pool
     from core.extensions import db
 
     settings = settings or Settings.from_env()
@@ -24,12 +25,15 @@ def create_core_app(settings=None, name="pier", migrations=False):
         PIER=settings,
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 10, "max_overflow": 20, "pool_recycle": 3600,
-                                   "pool_pre_ping": True},
+        # no pool_pre_ping: core.pool checks a connection at checkout without a round trip
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 10, "max_overflow": 20, "pool_recycle": 3600},
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            pool.install(engine)
     if migrations:
         add_migrations(app)
     return app

@@ -1,0 +1,53 @@
+"""Pooled database connections are checked for life at checkout without a round trip in the common case.
+
+SQLAlchemy's `pool_pre_ping` sends `SELECT 1` at every checkout: on the controller's hot reads it was a fifth
+of the time (bench/api.py, py-spy). An idle PostgreSQL connection never speaks on its own: when its socket is
+readable at checkout, the server has closed it (a restart, a crash, `pg_terminate_backend`) and said so. That
+check costs a `poll` of the socket. A connection idle for longer than IDLE_PING_SECONDS still gets the
+`SELECT 1`, for the failures nothing announces (a firewall that dropped the connection silently). A dead
+connection is replaced and every connection older than it is dropped, as `pool_pre_ping` does.
+"""
+import select
+import time
+
+from sqlalchemy import event
+from sqlalchemy.exc import InvalidatePoolError
+
+IDLE_PING_SECONDS = 30.0
+_CHECKED_IN = "pier_checked_in"
+
+
+def install(engine):
+    def checked_out(dbapi_connection, record, proxy):
+        if server_closed(dbapi_connection):
+            raise InvalidatePoolError("the database server closed the connection")
+        if time.monotonic() - record.info.get(_CHECKED_IN, 0.0) > IDLE_PING_SECONDS:
+            try:
+                engine.dialect.do_ping(dbapi_connection)
+            except Exception as exc:  # noqa: BLE001 - any failure means the connection is unusable
+                raise InvalidatePoolError(f"the database connection failed its ping ({type(exc).__name__})") from exc
+
+    event.listen(engine, "connect", _connected)
+    event.listen(engine, "checkin", _checked_in)
+    event.listen(engine, "checkout", checked_out)
+
+
+def _connected(dbapi_connection, record):
+    record.info[_CHECKED_IN] = time.monotonic()
+
+
+def _checked_in(dbapi_connection, record):
+    if record is not None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+
+def server_closed(dbapi_connection):
+    """True when the server sent something on an idle connection (its goodbye) or the connection is closed."""
+    if dbapi_connection.closed:
+        return True
+    poller = select.poll()
+    try:
+        poller.register(dbapi_connection.fileno(), select.POLLIN)
+    except (OSError, ValueError):
+        return True
+    return bool(poller.poll(0))
