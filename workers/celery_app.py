@@ -15,6 +15,10 @@ WATCHDOG_SECONDS = 10.0  # stuck operations are found this often
 BACKUP_LIST_SECONDS = 60.0  # the database's backups are listed for the API this often
 
 
+TASK_MODULES = ["workers.tasks.operations", "workers.tasks.periodic", "workers.tasks.build", "workers.tasks.backups",
+                "workers.tasks.gc"]
+
+
 class FlaskTask(Task):
     """Runs inside the app context of the Flask app that this task's Celery app is bound to."""
 
@@ -28,6 +32,20 @@ def make_celery(flask_app):
 
     celery = Celery(flask_app.name, task_cls=FlaskTask)
     celery.flask_app = flask_app
+    configure(celery, settings)
+    celery.conf.include = TASK_MODULES
+    flask_app.extensions["celery"] = celery
+
+    def serve_metrics(sender=None, **_):
+        # a worker of this Celery app, in its main process, before its pool forks any child
+        if sender is not None and sender.app is celery:
+            metrics.start_endpoint(settings, set(sender.app.amqp.queues.consume_from))
+    worker_init.connect(serve_metrics, weak=False)
+    return celery
+
+
+def configure(celery, settings):
+    """The broker, the queues and the schedule: all that beat and flower need (workers.light)."""
     celery.conf.update(
         broker_url=settings.redis_url,
         task_ignore_result=True,
@@ -43,8 +61,6 @@ def make_celery(flask_app):
         broker_transport_options={"visibility_timeout": settings.job_time_limit + VISIBILITY_MARGIN},
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
-        include=["workers.tasks.operations", "workers.tasks.periodic", "workers.tasks.build", "workers.tasks.backups",
-                 "workers.tasks.gc"],
         beat_schedule={
             "reconcile": {"task": "reconcile.apps", "schedule": RECONCILE_SECONDS,
                           "options": {"expires": RECONCILE_SECONDS, "queue": jobs.PERIODIC}},
@@ -64,11 +80,3 @@ def make_celery(flask_app):
                                    "schedule": crontab(**cron_fields(settings.gc_schedule))},
         },
     )
-    flask_app.extensions["celery"] = celery
-
-    def serve_metrics(sender=None, **_):
-        # a worker of this Celery app, in its main process, before its pool forks any child
-        if sender is not None and sender.app is celery:
-            metrics.start_endpoint(settings, set(sender.app.amqp.queues.consume_from))
-    worker_init.connect(serve_metrics, weak=False)
-    return celery

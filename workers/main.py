@@ -1,4 +1,4 @@
-"""Entry point for `celery -A workers.main worker|beat|flower`."""
+"""Entry point for `celery -A workers.main worker` (and `inspect`); beat and flower use workers.light."""
 from core.app import create_core_app
 from workers.celery_app import make_celery
 
