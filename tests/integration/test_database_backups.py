@@ -101,16 +101,32 @@ def test_a_first_start_archives_wal_and_takes_a_full_backup(sandbox):
     assert len(backups_of(sandbox).list()) == 1
 
 
-def test_a_wiped_database_is_restored_and_no_commit_older_than_60_s_is_lost(running):
+def test_a_wiped_database_is_restored_and_no_commit_older_than_its_archive_timeout_is_lost(sandbox):
+    """As below, with archive_timeout at 10 s (PIER_BACKUP_ARCHIVE_TIMEOUT), so the whole suite can afford it on
+    both stores; the default's own run (55 s, the 60 s promise) is in the slow suite."""
+    sandbox.env["PIER_BACKUP_ARCHIVE_TIMEOUT"] = "10"
+    sandbox.start()
+    sandbox.create_pier_database()
+    commit_wipe_and_restore(sandbox, archive_timeout=10, loss_limit=15)
+
+
+@pytest.mark.slow
+def test_a_wiped_database_is_restored_and_no_commit_older_than_60_s_is_lost(folder_sandbox):
+    folder_sandbox.start()
+    folder_sandbox.create_pier_database()
+    commit_wipe_and_restore(folder_sandbox, archive_timeout=55, loss_limit=LOSS_LIMIT)
+
+
+def commit_wipe_and_restore(running, archive_timeout, loss_limit):
     """Commits go on for two archive periods while the test watches when each one's WAL segment reaches
-    the store; then the disk is lost, and the start restores every commit that was older than 60 s."""
+    the store; then the disk is lost, and the start restores every commit older than `loss_limit` seconds."""
     committed, archived_after = {}, {}  # id -> when its commit returned; id -> seconds until archived
     segment_of = {}
     with running.connect() as conn:
         conn.execute("CREATE TABLE commits (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())")
         started = time.time()
         row = 0
-        while time.time() - started < 2 * 55 + 15:
+        while time.time() - started < 2 * archive_timeout + 15:
             row += 1
             conn.execute("INSERT INTO commits (id) VALUES (%s)", (row,))
             committed[row] = time.time()
@@ -127,14 +143,14 @@ def test_a_wiped_database_is_restored_and_no_commit_older_than_60_s_is_lost(runn
 
     with running.connect() as conn:
         restored = {id_ for (id_,) in conn.execute("SELECT id FROM commits")}
-    old = {r for r, at in committed.items() if at < crashed_at - LOSS_LIMIT}
-    assert len(old) > 100
-    assert old <= restored, f"lost commits older than {LOSS_LIMIT} s: {sorted(old - restored)[:10]}"
+    old = {r for r, at in committed.items() if at < crashed_at - loss_limit}
+    assert len(old) > 20
+    assert old <= restored, f"lost commits older than {loss_limit} s: {sorted(old - restored)[:10]}"
     assert restored <= set(committed)
     # The lag from commit to store, over every commit: the archived ones, and those still waiting at the crash.
     lags = [archived_after.get(r, crashed_at - committed[r]) for r in committed]
-    assert max(lags) < LOSS_LIMIT, f"a commit waited {max(lags):.1f} s for its WAL to reach the store"
-    assert max(lags) > 30, "archive_timeout did not set the pace: something else switched WAL segments"
+    assert max(lags) < loss_limit, f"a commit waited {max(lags):.1f} s for its WAL to reach the store"
+    assert max(lags) > archive_timeout / 2, "archive_timeout did not set the pace: something else switched segments"
 
 
 def write_a_cycle(box, cycle):
@@ -156,8 +172,23 @@ def write_a_cycle(box, cycle):
         conn.execute("DELETE FROM apps WHERE id %% 7 = %s", (cycle,))
 
 
-def test_five_restore_cycles_in_a_row_give_back_the_same_database(running):
-    for cycle in range(5):
+def test_two_restore_cycles_in_a_row_give_back_the_same_database(running):
+    restore_cycles(running, 2)
+
+
+@pytest.mark.slow
+def test_five_restore_cycles_in_a_row_give_back_the_same_database_on_s3(tls_s3):  # noqa: F811
+    box = Sandbox(s3_env(tls_s3))
+    try:
+        box.start()
+        box.create_pier_database()
+        restore_cycles(box, 5)
+    finally:
+        box.drop()
+
+
+def restore_cycles(running, cycles):
+    for cycle in range(cycles):
         write_a_cycle(running, cycle)
         running.archive_everything()
         expected = running.dump()
@@ -168,7 +199,7 @@ def test_five_restore_cycles_in_a_row_give_back_the_same_database(running):
         checked, problems = running.amcheck()
         assert checked > 100 and problems == [], f"cycle {cycle}: {problems}"
         assert int(running.psql(f"SELECT count(*) FROM apps WHERE name LIKE 'app-{cycle}-%'", "pier")) > 150
-    assert int(running.psql("SELECT timeline_id FROM pg_control_checkpoint()")) == 6
+    assert int(running.psql("SELECT timeline_id FROM pg_control_checkpoint()")) == cycles + 1
 
 
 def test_an_unreadable_store_folder_is_never_initialized_over(folder_sandbox):

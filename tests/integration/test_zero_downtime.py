@@ -65,7 +65,8 @@ class RouterThread(threading.Thread):
             time.sleep(0.05)
 
 
-@pytest.mark.parametrize("replicas", [1, 2])
+# two replicas take a minute and a half: the fault suite runs them (make test-faults)
+@pytest.mark.parametrize("replicas", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_twenty_deploys_fail_no_request(app, alice, router, replicas):  # noqa: F811
     client, nginx, port, _ = router
     created = alice.create_app("steady")

@@ -4,7 +4,7 @@ with; and what the objects say, field by field."""
 import base64
 import json
 
-import kubernetes_validate
+from tests.support import kube_schemas as kubernetes_validate
 import pytest
 
 from core.settings import Settings

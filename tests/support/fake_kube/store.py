@@ -7,7 +7,7 @@ import json
 import threading
 import uuid
 
-import kubernetes_validate
+from tests.support import kube_schemas as kubernetes_validate
 
 # resource -> (group, version, kind, namespaced)
 RESOURCES = {
