@@ -208,6 +208,7 @@ def test_a_go_rebuild_reuses_the_build_cache(containers, first_go_build, stack_v
         in second.output
 
 
+@pytest.mark.slow  # compiles Go's standard library anew: half a minute on two cores
 def test_deis_disable_cache_builds_go_without_a_cache_and_keeps_none(containers, first_go_build, stack_versions):
     second = build(containers, example("go-app"), env={"DEIS_DISABLE_CACHE": "1"}, cache=first_go_build.cache)
     assert second.exit_code == 0, second.output

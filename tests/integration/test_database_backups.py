@@ -101,6 +101,9 @@ def test_a_first_start_archives_wal_and_takes_a_full_backup(sandbox):
     assert len(backups_of(sandbox).list()) == 1
 
 
+# S3 in the slow suite (a minute and a half): test_a_first_start_archives_wal_and_takes_a_full_backup[s3] and the
+# restore cycles on S3 there keep the S3 path in both
+@pytest.mark.parametrize("sandbox", ["filesystem", pytest.param("s3", marks=pytest.mark.slow)], indirect=True)
 def test_a_wiped_database_is_restored_and_no_commit_older_than_its_archive_timeout_is_lost(sandbox):
     """As below, with archive_timeout at 10 s (PIER_BACKUP_ARCHIVE_TIMEOUT), so the whole suite can afford it on
     both stores; the default's own run (55 s, the 60 s promise) is in the slow suite."""
@@ -172,8 +175,10 @@ def write_a_cycle(box, cycle):
         conn.execute("DELETE FROM apps WHERE id %% 7 = %s", (cycle,))
 
 
-def test_two_restore_cycles_in_a_row_give_back_the_same_database(running):
-    restore_cycles(running, 2)
+def test_two_restore_cycles_in_a_row_give_back_the_same_database(folder_sandbox):
+    folder_sandbox.start()
+    folder_sandbox.create_pier_database()
+    restore_cycles(folder_sandbox, 2)
 
 
 @pytest.mark.slow
@@ -226,6 +231,7 @@ def test_an_unreadable_store_folder_is_never_initialized_over(folder_sandbox):
     assert_same(expected, box.dump())
 
 
+@pytest.mark.slow
 def test_s3_with_a_wrong_secret_is_never_initialized_over(tls_s3):  # noqa: F811
     box = Sandbox(s3_env(tls_s3))
     try:
