@@ -90,6 +90,16 @@ def destroy(app, user):
     return operations.commit_and_enqueue(operations.add(app, user, "destroy"))
 
 
+def kept(app_uuid):
+    """Whether the app of this uuid still exists and no destroy of it is pending or running: what a job that
+    wrote something of the app's after its destroy could have begun checks once it wrote it (else it removes it).
+    A destroy enqueued after this answer removes what was written before it."""
+    app = db.session.get(App, app_uuid)
+    answer = app is not None and not operations.active(app, kinds=("destroy",))
+    db.session.rollback()
+    return answer
+
+
 def remove(app):
     """Deletes the app's rows (its children go with it), and the certificates attached to its domains only;
     the worker's outcome commits."""

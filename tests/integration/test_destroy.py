@@ -1,12 +1,18 @@
 """Destroying an app leaves nothing behind: another user who takes the name reads and reuses nothing of it."""
+import uuid
+
 import docker
 import requests
 
+from core.extensions import db
 from core.logs import LogStore
+from core.models import App
+from core.services import operations
 from core.storage import store_for
 from tests.integration.test_builder_buildpacks import PYTHON_APP
 from tests.support.builder import Pusher, builder, pusher, served  # noqa: F401 - fixtures
 from tests.support.waiting import wait_for
+from workers.runners.build import Build
 
 REGISTRY = "http://127.0.0.1:5000/v2"
 
@@ -24,7 +30,9 @@ def test_a_destroyed_apps_name_taken_by_another_user_inherits_nothing(app, alice
     assert code == 0, output
     settings = app.config["PIER"]
     store = store_for(settings)
-    assert store.list("apps/reborn") and registry_tags("reborn", settings)
+    # the slug is stored after the push said it is done (test_a_slug_stored_after_the_destroy_goes_too)
+    assert wait_for(lambda: any(k.endswith("/slug.tgz") for k in store.list("apps/reborn")), 30)
+    assert registry_tags("reborn", settings)
     LogStore(settings.redis_url).append("reborn", "reborn.v2.web.1", "2026-01-01T00:00:00Z", "alice's secret line")
 
     response = alice.delete("/v2/apps/reborn")
@@ -48,3 +56,27 @@ def test_a_destroyed_apps_name_taken_by_another_user_inherits_nothing(app, alice
     assert code == 0, output
     assert "Using cached dependencies" not in output and "Installing dependencies with pip" in output
     assert served(app, "reborn") == "hello from python six 1.16.0"
+
+
+def test_a_slug_stored_after_the_destroy_goes_too(app, alice, tmp_path):
+    """A buildpack build stores its slug once the push said it is done: a destroy may empty the app's storage
+    before that. The slug is then removed as soon as it is written, and an app that still exists keeps its own."""
+    settings = app.config["PIER"]
+    store = store_for(settings)
+    slug = tmp_path / "slug"
+    slug.mkdir()
+    (slug / "secret.txt").write_text("alice's code")
+    for name in ("kept", "gone"):
+        alice.create_app(name)
+    with app.app_context():
+        uuids = {a.id: str(a.uuid) for a in db.session.execute(db.select(App)).scalars()}
+        # the destroy of "gone" is under way when its slug is written
+        operations.add(db.session.get(App, uuid.UUID(uuids["gone"])), None, "destroy")
+        db.session.commit()
+        for name in ("kept", "gone"):
+            workdir = tmp_path / name
+            workdir.mkdir()
+            Build(settings, None, store, None, name, "f" * 40, workdir, 0.0).store_slug(slug, uuids[name])
+        db.session.remove()
+    assert store.list("apps/kept") == [f"apps/kept/git-{'f' * 8}/slug.tgz"]
+    assert store.list("apps/gone") == []

@@ -8,6 +8,7 @@ import logging
 import shutil
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from docker.errors import DockerException
 from core.build_output import Publisher
 from core.extensions import db
 from core.models import App
-from core.services import releases
+from core.services import apps, releases
 from core.storage import StorageError, store_for
 from core.storage.keys import slug_key, source_key
 from workers import metrics, safe_tar
@@ -178,11 +179,17 @@ class Build:
         buildpack.runtime_image(self.client, self.settings, source, repository, tag,
                                 {"io.pier.app": self.app_id, "io.pier.sha": self.sha}, self.publish)
         self.timed("image", started)
-        self.later.append(lambda: self.store_slug(source))
+        self.later.append(lambda: self.store_slug(source, app_uuid))
         return merged
 
-    def store_slug(self, slug):
-        """The slug (Deis's slug.tgz) in object storage, for whoever asks for it later."""
+    def store_slug(self, slug, app_uuid):
+        """The slug (Deis's slug.tgz) in object storage, for whoever asks for it later. It is written after the
+        build said it is done: if the app was destroyed meanwhile (its storage already emptied), it goes again,
+        so nothing of a destroyed app is left for the next app of its name."""
         packed = self.workdir / "slug.tgz"
         safe_tar.pack(slug, packed)
-        self.store.put_file(slug_key(self.app_id, self.sha), packed)
+        key = slug_key(self.app_id, self.sha)
+        self.store.put_file(key, packed)
+        if not apps.kept(uuid.UUID(app_uuid)):
+            log.info("%s was destroyed while its slug was stored: removing it", self.app_id)
+            self.store.delete(key)
