@@ -159,6 +159,11 @@ def memory_images():
     })
 
 
+# contract test -> the (verb, group, resource) of every request its Kubernetes run sent: the RBAC test
+# (tests/integration/test_kubernetes_scheduler.py) compares them with the service account's permissions
+KUBERNETES_REQUESTS = {}
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request):
     settings = settings_for_tests(scheduler=request.param, deploy_timeout=20.0, drain_seconds=0.0,
@@ -173,9 +178,12 @@ def backend(request):
         scheduler = KubernetesScheduler(settings, routing, api_client=cluster.api_client(),
                                         image_ports=cluster.image_port)
         made = KubernetesBackend("kubernetes", scheduler, routing, cluster)
+        first = len(cluster.requests)
     else:
         from workers.scheduler.docker import DockerScheduler
         client = request.getfixturevalue("docker_client")
         made = DockerBackend("docker", DockerScheduler(settings, routing, client=client), routing, client)
     yield made
     made.cleanup()
+    if request.param == "kubernetes":
+        KUBERNETES_REQUESTS[request.node.originalname] = set(made.cluster.requests[first:])
