@@ -27,16 +27,13 @@ def install(engine):
             except Exception as exc:  # noqa: BLE001 - any failure means the connection is unusable
                 raise InvalidatePoolError(f"the database connection failed its ping ({type(exc).__name__})") from exc
 
-    event.listen(engine, "connect", _connected)
-    event.listen(engine, "checkin", _checked_in)
+    event.listen(engine, "connect", _stamp)
+    event.listen(engine, "checkin", _stamp)
     event.listen(engine, "checkout", checked_out)
 
 
-def _connected(dbapi_connection, record):
-    record.info[_CHECKED_IN] = time.monotonic()
-
-
-def _checked_in(dbapi_connection, record):
+def _stamp(dbapi_connection, record):
+    """When the connection was made or last given back (a checkin of an invalidated one has no record)."""
     if record is not None:
         record.info[_CHECKED_IN] = time.monotonic()
 
