@@ -114,10 +114,9 @@ def test_a_wiped_database_is_restored_and_no_commit_older_than_its_archive_timeo
 
 
 @pytest.mark.slow
-def test_a_wiped_database_is_restored_and_no_commit_older_than_60_s_is_lost(folder_sandbox):
-    folder_sandbox.start()
-    folder_sandbox.create_pier_database()
-    commit_wipe_and_restore(folder_sandbox, archive_timeout=55, loss_limit=LOSS_LIMIT)
+@pytest.mark.parametrize("sandbox", ["filesystem"], indirect=True)
+def test_a_wiped_database_is_restored_and_no_commit_older_than_60_s_is_lost(running):
+    commit_wipe_and_restore(running, archive_timeout=55, loss_limit=LOSS_LIMIT)
 
 
 def commit_wipe_and_restore(running, archive_timeout, loss_limit):
@@ -175,21 +174,15 @@ def write_a_cycle(box, cycle):
         conn.execute("DELETE FROM apps WHERE id %% 7 = %s", (cycle,))
 
 
-def test_two_restore_cycles_in_a_row_give_back_the_same_database(folder_sandbox):
-    folder_sandbox.start()
-    folder_sandbox.create_pier_database()
-    restore_cycles(folder_sandbox, 2)
+@pytest.mark.parametrize("sandbox", ["filesystem"], indirect=True)
+def test_two_restore_cycles_in_a_row_give_back_the_same_database(running):
+    restore_cycles(running, 2)
 
 
 @pytest.mark.slow
-def test_five_restore_cycles_in_a_row_give_back_the_same_database_on_s3(tls_s3):  # noqa: F811
-    box = Sandbox(s3_env(tls_s3))
-    try:
-        box.start()
-        box.create_pier_database()
-        restore_cycles(box, 5)
-    finally:
-        box.drop()
+@pytest.mark.parametrize("sandbox", ["s3"], indirect=True)
+def test_five_restore_cycles_in_a_row_give_back_the_same_database_on_s3(running):
+    restore_cycles(running, 5)
 
 
 def restore_cycles(running, cycles):
