@@ -118,9 +118,11 @@ def test_key_look_ups_are_rate_limited_per_fingerprint(app_with, alice):
 
 def test_login_time_does_not_tell_whether_a_user_exists(app_with, alice):
     """A wrong password for an existing user and a login for an unknown one cost the same: the median gap
-    over 20 pairs is under 10 ms (one Argon2 verification is some 100 ms; without the dummy verification of
-    unknown users the gap is all of it). Measured in the process's CPU time (Argon2's threads included), so
-    that other processes loading the machine do not blur it; the wall-clock figures are printed too."""
+    over 20 pairs is under a tenth of what a login costs (one Argon2 verification is most of it; without the
+    dummy verification of unknown users the gap is nearly all of it). Measured in the process's CPU time
+    (Argon2's threads included), so that other processes loading the machine do not blur it, and relative to
+    the login's own cost, since that cost differs from machine to machine (CI once saw a 10.6 ms gap on a
+    220 ms login); the wall-clock figures are printed too."""
     client = app_with(login_rate="1000/minute").test_client()
 
     def attempt(username):
@@ -135,11 +137,12 @@ def test_login_time_does_not_tell_whether_a_user_exists(app_with, alice):
         timed = {username: attempt(username) for username in order}
         pairs.append((timed["alice"], timed["nobody"]))
     cpu_gap = statistics.median(known[1] - unknown[1] for known, unknown in pairs)
+    cpu_cost = statistics.median(known[1] for known, _ in pairs)
     wall_gap = statistics.median(known[0] - unknown[0] for known, unknown in pairs)
     print(f"median login: existing user {statistics.median(k[0] for k, _ in pairs) * 1000:.1f} ms, unknown user "
           f"{statistics.median(u[0] for _, u in pairs) * 1000:.1f} ms; median gap {wall_gap * 1000:.1f} ms wall, "
-          f"{cpu_gap * 1000:.1f} ms CPU")
-    assert abs(cpu_gap) < 0.010
+          f"{cpu_gap * 1000:.1f} ms CPU of {cpu_cost * 1000:.1f} ms")
+    assert abs(cpu_gap) < cpu_cost / 10
 
 
 def test_an_inactive_users_right_password_answers_like_a_wrong_one(alice, client, ctx):
