@@ -101,9 +101,10 @@ def test_a_first_start_archives_wal_and_takes_a_full_backup(sandbox):
     assert len(backups_of(sandbox).list()) == 1
 
 
-# S3 in the slow suite (a minute and a half): test_a_first_start_archives_wal_and_takes_a_full_backup[s3] and the
-# restore cycles on S3 there keep the S3 path in both
-@pytest.mark.parametrize("sandbox", ["filesystem", pytest.param("s3", marks=pytest.mark.slow)], indirect=True)
+# A lost disk is a fault: the fault suite runs this (a minute on the filesystem, a minute and a half on S3).
+# make test keeps a wipe and a restore: test_two_restore_cycles_in_a_row_give_back_the_same_database.
+@pytest.mark.slow
+@pytest.mark.parametrize("sandbox", ["filesystem", "s3"], indirect=True)
 def test_a_wiped_database_is_restored_and_no_commit_older_than_its_archive_timeout_is_lost(sandbox):
     """As below, with archive_timeout at 10 s (PIER_BACKUP_ARCHIVE_TIMEOUT), so the whole suite can afford it on
     both stores; the default's own run (55 s, the 60 s promise) is in the slow suite."""

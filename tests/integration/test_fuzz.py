@@ -36,7 +36,7 @@ KNOWN = {"app_id": APP_ID, "username": "admin", "name": APP_ID, "domain_name": A
 
 @pytest.fixture
 def target(app, admin, worker):
-    """An administrator owning one app; waits for jobs the run queued before the tables are truncated."""
+    """An administrator owning one app; waits for jobs the run queued before the tables are emptied."""
     admin.create_app(APP_ID)
     yield admin
     deadline = time.monotonic() + 30

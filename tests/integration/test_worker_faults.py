@@ -16,6 +16,9 @@ from core.services import releases
 from tests.conftest import TEST_REDIS_URL
 from tests.support.docker_apps import build_images, remove_app_containers
 
+# A fault test (a worker killed mid-deploy, half a minute): the fault suite runs it (make test-faults).
+pytestmark = pytest.mark.slow
+
 BROKER = TEST_REDIS_URL.rsplit("/", 1)[0] + "/14"  # a broker of its own: no other worker consumes it
 
 
