@@ -159,6 +159,7 @@ def test_with_the_node_s_docker_socket_the_pier_user_pulls_the_stack_image(image
 DATABASE_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID"]  # as helm/pier/templates/database.yaml
 
 
+@pytest.mark.slow  # a lost volume is a fault: the fault suite runs it (make test-faults), half a minute
 def test_the_database_pod_restores_an_emptied_volume_from_its_backups(image):
     client = docker.from_env()
     suffix = uuid.uuid4().hex[:8]
