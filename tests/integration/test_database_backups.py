@@ -7,6 +7,7 @@ and without archiving its last WAL, then its data directory is deleted.
 """
 import difflib
 import os
+import pathlib
 import pwd
 import re
 import shutil
@@ -329,6 +330,11 @@ def test_settings_pgbackrest_cannot_work_with_stop_the_start_before_anything_is_
         box.drop()
 
 
+def pg_isready(port):
+    """0 when a server accepts connections on the port, 2 when nothing answers there."""
+    return subprocess.run(["pg_isready", "-q", "-h", "/var/run/postgresql", "-p", str(port)]).returncode
+
+
 def test_a_server_that_lost_its_data_directory_while_running_is_stopped_before_a_restore(folder_sandbox):
     box = folder_sandbox
     box.start()
@@ -339,8 +345,13 @@ def test_a_server_that_lost_its_data_directory_while_running_is_stopped_before_a
     assert done.returncode == 1 and f"still answers on port {box.port}" in box.output
     assert not box.data.exists()
 
-    os.kill(postmaster, signal.SIGKILL)
-    while subprocess.run(["pg_isready", "-q", "-h", "/var/run/postgresql", "-p", str(box.port)]).returncode != 2:
+    # The admin stops the orphaned server as `pg_ctlcluster` would (immediate shutdown): unlike SIGKILL it
+    # removes its socket lock, which would otherwise name a pid that stays a zombie until PID 1 reaps it.
+    os.kill(postmaster, signal.SIGQUIT)
+    lock = pathlib.Path(f"/var/run/postgresql/.s.PGSQL.{box.port}.lock")
+    deadline = time.monotonic() + 60
+    while lock.exists() or pg_isready(box.port) != 2:
+        assert time.monotonic() < deadline, "the orphaned server did not stop within 60 s of SIGQUIT"
         time.sleep(0.1)
     box.start()
     assert "restoring the newest backup" in box.output
