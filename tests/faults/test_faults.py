@@ -2,7 +2,6 @@
 never stopped) within the time the platform promises, each deploy makes exactly one release, no container
 is left over, no operation stays pending, and no row is lost.
 Marked `slow`: `make test-faults` runs them and `make test` leaves them out; CI (.ci/run) runs both.
-Marked `slow`: `make test` runs them (so CI does); `pytest -m "not slow"` leaves them out while developing.
 """
 import subprocess
 import time
