@@ -1,7 +1,9 @@
 """Who is calling, and what they may do. Every /v2 view needs a user token unless it says otherwise."""
+import functools
 import hmac
 
 from flask import current_app, g, request
+from sqlalchemy import bindparam
 
 from core.access import can_use_app, find_app
 from core.errors import Forbidden, NotAuthenticated
@@ -54,14 +56,19 @@ def token_from_header():
         raise NotAuthenticated("Invalid token header.")
     if request.method in READ_METHODS:
         read_without_transaction()
-    token = db.session.execute(
-        db.select(Token).where(Token.key_hash == hash_token(key))).scalar_one_or_none()
+    token = db.session.execute(_token_statement(), {"key_hash": hash_token(key)}).scalar_one_or_none()
     if token is None or not token.user.is_active:
         raise NotAuthenticated("Invalid token.")
     if users.token_expired(token):
         raise NotAuthenticated("Token expired; log in again")
     users.mark_token_used(token)
     return token
+
+
+@functools.cache
+def _token_statement():
+    """Built once, as every request asks it (building the select cost a third of running it)."""
+    return db.select(Token).where(Token.key_hash == bindparam("key_hash"))
 
 
 def check_builder_key():

@@ -102,13 +102,14 @@ def paginate(select, serialize):
                     "results": [serialize(item) for item in items]})
 
 
-def paginate_json(page_select, count_select):
+def paginate_json(page_select, count_select, **params):
     """The same envelope for rows of one JSON text column built by PostgreSQL (`json_build_object`): hot
-    lists skip Python objects. `page_select(limit, offset)` returns the page's select; `count_select` counts
-    all rows without building their JSON."""
+    lists skip Python objects. `page_select` is the page's select, with bound parameters `limit` and `offset`
+    beside the caller's params; `count_select` counts all rows without building their JSON. Both are built
+    once by the caller: building a select cost more than running it."""
     limit, offset = _page_window()
-    count = db.session.execute(count_select).scalar()
-    rows = db.session.execute(page_select(limit, offset)).scalars().all()
+    count = db.session.execute(count_select, params).scalar()
+    rows = db.session.execute(page_select, dict(params, limit=limit, offset=offset)).scalars().all()
     following, previous = _page_links(count, limit, offset)
     envelope = json.dumps({"count": count, "next": following, "previous": previous})
     body = envelope[:-1] + ', "results": [' + ",".join(rows) + "]}"

@@ -10,9 +10,15 @@ def is_collaborator(app, user):
 
 def can_use_app(app, user, method="GET"):
     """Deis `is_app_user`: admins and owners do anything; collaborators all but DELETE."""
-    if user.is_superuser or app.owner_id == user.id:
+    return may_use(user, app.owner_id, lambda: is_collaborator(app, user), method)
+
+
+def may_use(user, owner_id, collaborates, method="GET"):
+    """can_use_app's rule on an app's facts, for a read that fetched them itself: `collaborates` is a bool or
+    a function asked only when the answer depends on it."""
+    if user.is_superuser or owner_id == user.id:
         return True
-    return method != "DELETE" and is_collaborator(app, user)
+    return method != "DELETE" and (collaborates() if callable(collaborates) else bool(collaborates))
 
 
 def is_owner_or_admin(app, user):

@@ -1,15 +1,17 @@
 """Apps: list, create, info, transfer, destroy; logs, run and scale."""
-from flask import g, jsonify
+import functools
+
+from flask import current_app, g, jsonify
 from marshmallow import Schema, fields, validate
-from sqlalchemy import Text, func
+from sqlalchemy import Text, bindparam, func
 
 from api.auth import app_for_request
 from api.blueprint import v2
 from api.http import created, json_body, load, no_content, paginate_json, sql_when
 from api.operations import respond
 from api.schemas.resources import dump_app
-from core.access import is_owner_or_admin, user_by_name
-from core.errors import Forbidden
+from core.access import is_owner_or_admin, may_use, user_by_name
+from core.errors import Forbidden, not_found
 from core.extensions import db
 from core.models import App, Collaborator, User
 from core.services import apps as app_service
@@ -29,23 +31,43 @@ class RunSchema(Schema):
                             error_messages={"required": "command is a required field"})
 
 
+def _app_json():
+    """An app as dump_app writes it, built by PostgreSQL."""
+    return func.cast(func.json_build_object(
+        "uuid", App.uuid, "id", App.id, "owner", User.username, "structure", App.structure,
+        "created", sql_when(App.created), "updated", sql_when(App.updated)), Text)
+
+
+@functools.cache
+def _list_statements(admin):
+    """GET /v2/apps's page and count, built once: the caller and the page's window are bound parameters.
+    PostgreSQL picks the page by id, then builds only those apps' JSON."""
+    visible = db.true()
+    if not admin:
+        shared = db.select(Collaborator.app_uuid).where(Collaborator.user_id == bindparam("user_id"))
+        visible = (App.owner_id == bindparam("user_id")) | App.uuid.in_(shared)
+    ids = (db.select(App.uuid).where(visible).order_by(App.id)
+           .limit(bindparam("limit")).offset(bindparam("offset")).subquery())
+    page = (db.select(_app_json()).join(ids, ids.c.uuid == App.uuid)
+            .join(User, App.owner_id == User.id).order_by(App.id))
+    return page, db.select(func.count(App.uuid)).where(visible)
+
+
+@functools.cache
+def _info_statement():
+    """GET /v2/apps/{app}'s one statement: the facts its authorization needs, and the app's JSON."""
+    shared = (db.select(Collaborator.app_uuid)
+              .where(Collaborator.app_uuid == App.uuid, Collaborator.user_id == bindparam("user_id")).exists())
+    return (db.select(App.owner_id, shared, _app_json())
+            .join(User, App.owner_id == User.id).where(App.id == bindparam("app_id")))
+
+
 @v2.route("/apps", methods=["GET"])
 def list_apps():
-    # The hottest list in the API: PostgreSQL picks the page by id, then builds only those apps' JSON.
-    visible = db.true()
-    if not g.user.is_superuser:
-        shared = db.select(Collaborator.app_uuid).where(Collaborator.user_id == g.user.id)
-        visible = (App.owner_id == g.user.id) | App.uuid.in_(shared)
-
-    def page(limit, offset):
-        ids = db.select(App.uuid).where(visible).order_by(App.id).limit(limit).offset(offset).subquery()
-        app_json = func.json_build_object(
-            "uuid", App.uuid, "id", App.id, "owner", User.username, "structure", App.structure,
-            "created", sql_when(App.created), "updated", sql_when(App.updated))
-        return (db.select(func.cast(app_json, Text)).join(ids, ids.c.uuid == App.uuid)
-                .join(User, App.owner_id == User.id).order_by(App.id))
-
-    return paginate_json(page, db.select(func.count(App.uuid)).where(visible))
+    # The hottest list in the API.
+    if g.user.is_superuser:
+        return paginate_json(*_list_statements(True))
+    return paginate_json(*_list_statements(False), user_id=g.user.id)
 
 
 @v2.route("/apps", methods=["POST"])
@@ -56,7 +78,14 @@ def create_app():
 
 @v2.route("/apps/<app_id>", methods=["GET"])
 def app_info(app_id):
-    return jsonify(dump_app(app_for_request(app_id)))
+    # The hottest single read: one statement instead of the app with its owner, then jsonify in Python.
+    row = db.session.execute(_info_statement(), {"app_id": app_id, "user_id": g.user.id}).one_or_none()
+    if row is None:
+        raise not_found("App")
+    owner_id, shared, body = row
+    if not may_use(g.user, owner_id, shared):
+        raise Forbidden("You do not have permission to perform this action.")
+    return current_app.response_class(body, mimetype="application/json")
 
 
 @v2.route("/apps/<app_id>", methods=["POST"])
