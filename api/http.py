@@ -105,8 +105,8 @@ def paginate(select, serialize):
 def paginate_json(page_select, count_select, **params):
     """The same envelope for rows of one JSON text column built by PostgreSQL (`json_build_object`): hot
     lists skip Python objects. `page_select` is the page's select, with bound parameters `limit` and `offset`
-    beside the caller's params; `count_select` counts all rows without building their JSON. Both are built
-    once by the caller: building a select cost more than running it."""
+    beside the caller's params; `count_select` counts all rows without building their JSON. The caller builds
+    both once (see api/views/apps.py)."""
     limit, offset = _page_window()
     count = db.session.execute(count_select, params).scalar()
     rows = db.session.execute(page_select, dict(params, limit=limit, offset=offset)).scalars().all()
