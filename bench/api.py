@@ -1,16 +1,22 @@
 """Controller throughput: authenticated GET /v2/apps and GET /v2/apps/{app} with 1,000 apps in the database,
 next to a bare Flask endpoint served by the same gunicorn settings (the baseline).
 
-    scripts/with-env python bench/api.py [--apps 1000] [--seconds 10] [--connections 16]
+    scripts/with-env python bench/api.py [--apps 1000] [--seconds 5] [--connections 16] [--rounds 3] [--vs REF]
 
-Uses its own database (pier_bench) and ports 18000/18001. Prints requests/s, p50 and p99 for each, and the
-ratio to the baseline. A benchmark, not a test: it never fails on a figure.
+Uses its own database (pier_bench) and ports 18000, 18001 and 18010. Prints the medians over the rounds of
+requests/s, p50 and p99 for each, and the ratio to the baseline. With --vs, the controller of a git ref (a
+commit, a branch; checked out into a temporary worktree) is served beside this tree's from the same database,
+and each round loads one then the other, so both see the same machine. A benchmark, not a test: it never fails
+on a figure.
 """
 import argparse
 import os
 import re
+import shutil
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -53,11 +59,13 @@ def seed(url, apps):
     return token
 
 
-def serve(target, port, env):
+def serve(target, port, env, top=TOP):
+    """gunicorn serving `target` from the tree at `top` (its code first on the path)."""
+    env = dict(env, PYTHONPATH=top)
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", os.path.join(TOP, "gunicorn.conf.py"), "--bind",
+        [sys.executable, "-m", "gunicorn", "-c", os.path.join(top, "gunicorn.conf.py"), "--bind",
          f"127.0.0.1:{port}", "--access-logfile", "/dev/null", target],
-        cwd=TOP, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cwd=top, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(100):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz" if "create_app" in target
@@ -88,28 +96,51 @@ def wrk(url, seconds, connections, token=None):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--apps", type=int, default=1000)
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--vs", metavar="REF", help="also serve this git ref's controller, side by side")
     args = parser.parse_args()
 
     url = bench_database_url()
     token = seed(url, args.apps)
     env = dict(os.environ, DATABASE_URL=url)
-    servers = [serve("api:create_app()", 18000, env), serve("bench.baseline:app", 18001, env)]
+    scratch = tempfile.mkdtemp(prefix="pier-bench-api-")
+    controllers = [("this tree", 18000, TOP)]
+    servers = []
     try:
-        rows = [("bare Flask (baseline)", wrk("http://127.0.0.1:18001/bare", args.seconds, args.connections))]
-        for label, path in (("GET /v2/apps", "/v2/apps"), ("GET /v2/apps/{app}", "/v2/apps/bench-0500")):
-            rows.append((label, wrk(f"http://127.0.0.1:18000{path}", args.seconds, args.connections, token)))
+        if args.vs:
+            other = os.path.join(scratch, "tree")
+            subprocess.run(["git", "-C", TOP, "worktree", "add", "--detach", "-q", other, args.vs], check=True)
+            controllers.insert(0, (args.vs, 18010, other))
+        servers.append(serve("bench.baseline:app", 18001, env))
+        servers += [serve("api:create_app()", port, env, top) for _, port, top in controllers]
+        rows = {}
+
+        def load(label, url, token=None):
+            rows.setdefault(label, []).append(wrk(url, args.seconds, args.connections, token))
+
+        for _ in range(args.rounds):
+            load("bare Flask (baseline)", "http://127.0.0.1:18001/bare")
+            for endpoint, path in (("GET /v2/apps", "/v2/apps"), ("GET /v2/apps/{app}", "/v2/apps/bench-0500")):
+                for name, port, _ in controllers:
+                    label = endpoint if not args.vs else f"{endpoint} ({name})"
+                    load(label, f"http://127.0.0.1:{port}{path}", token)
     finally:
         for server in servers:
             server.terminate()
             server.wait()
-    baseline = rows[0][1][0]
-    print(f"{args.apps} apps, {args.connections} connections, {args.seconds}s each, "
+        if args.vs:
+            subprocess.run(["git", "-C", TOP, "worktree", "remove", "--force", os.path.join(scratch, "tree")])
+        shutil.rmtree(scratch, ignore_errors=True)
+    baseline = statistics.median([rps for rps, *_ in rows["bare Flask (baseline)"]])
+    print(f"{args.apps} apps, {args.connections} connections, {args.seconds}s each, medians of {args.rounds} rounds, "
           f"gunicorn settings from gunicorn.conf.py, {os.cpu_count()} cores")
-    print(f"{'endpoint':<24}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'vs baseline':>13}")
-    for label, (rps, p50, p99, errors) in rows:
-        print(f"{label:<24}{rps:>10.0f}{p50:>10.2f}{p99:>10.2f}{errors:>8}{rps / baseline:>12.0%}")
+    width = max(len(label) for label in rows) + 2
+    print(f"{'endpoint':<{width}}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'vs baseline':>13}")
+    for label, runs in rows.items():
+        rps, p50, p99, errors = (statistics.median([run[i] for run in runs]) for i in range(4))
+        print(f"{label:<{width}}{rps:>10.0f}{p50:>10.2f}{p99:>10.2f}{errors:>8.0f}{rps / baseline:>12.0%}")
 
 
 if __name__ == "__main__":
