@@ -117,8 +117,8 @@ def main():
         servers += [serve("api:create_app()", port, env, top) for _, port, top in controllers]
         rows = {}
 
-        def load(label, url, token=None):
-            rows.setdefault(label, []).append(wrk(url, args.seconds, args.connections, token))
+        def load(label, target, token=None):
+            rows.setdefault(label, []).append(wrk(target, args.seconds, args.connections, token))
 
         for _ in range(args.rounds):
             load("bare Flask (baseline)", "http://127.0.0.1:18001/bare")
