@@ -62,8 +62,11 @@ def test_the_deploys_end_is_heard_at_once(connection, monkeypatch):
     operation = {"uuid": str(uuid.uuid4()), "state": "pending"}
 
     def worker_finishes():
+        name = jobs.operation_channel(operation["uuid"])
+        while connection.pubsub_numsub(name)[0][1] == 0:  # the push listens from here on
+            time.sleep(0.05)
         time.sleep(0.5)
-        connection.publish(jobs.operation_channel(operation["uuid"]), "succeeded")
+        connection.publish(name, "succeeded")
 
     threading.Thread(target=worker_finishes, daemon=True).start()
     began = time.monotonic()
