@@ -13,6 +13,7 @@ from core.models.user import hash_token
 from core.services import users
 
 ANONYMOUS = "anonymous"
+NO_PERMISSION = "You do not have permission to perform this action."  # DRF's words, as Deis answered
 BUILDER = "builder"
 
 
@@ -82,14 +83,14 @@ def check_builder_key():
 
 def require_admin():
     if not g.user.is_superuser:
-        raise Forbidden("You do not have permission to perform this action.")
+        raise Forbidden(NO_PERMISSION)
 
 
 def app_for_request(app_id, lock=False):
     """The app in the URL, if the caller may use it with this request's method."""
     app = find_app(app_id)
     if not can_use_app(app, g.user, request.method):
-        raise Forbidden("You do not have permission to perform this action.")
+        raise Forbidden(NO_PERMISSION)
     if lock:
         db.session.execute(db.select(App.uuid).where(App.uuid == app.uuid).with_for_update())
     return app

@@ -14,11 +14,11 @@ def can_use_app(app, user, method="GET"):
 
 
 def may_use(user, owner_id, collaborates, method="GET"):
-    """can_use_app's rule on an app's facts, for a read that fetched them itself: `collaborates` is a bool or
-    a function asked only when the answer depends on it."""
+    """can_use_app's rule on an app's facts, for a read that fetched them itself: `collaborates()` is asked
+    only when the answer depends on it."""
     if user.is_superuser or owner_id == user.id:
         return True
-    return method != "DELETE" and (collaborates() if callable(collaborates) else bool(collaborates))
+    return method != "DELETE" and collaborates()
 
 
 def is_owner_or_admin(app, user):

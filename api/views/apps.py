@@ -5,7 +5,7 @@ from flask import current_app, g, jsonify
 from marshmallow import Schema, fields, validate
 from sqlalchemy import Text, bindparam, func
 
-from api.auth import app_for_request
+from api.auth import NO_PERMISSION, app_for_request
 from api.blueprint import v2
 from api.http import created, json_body, load, no_content, paginate_json, sql_when
 from api.operations import respond
@@ -84,8 +84,8 @@ def app_info(app_id):
     if row is None:
         raise not_found("App")
     owner_id, shared, body = row
-    if not may_use(g.user, owner_id, shared):
-        raise Forbidden("You do not have permission to perform this action.")
+    if not may_use(g.user, owner_id, lambda: shared):
+        raise Forbidden(NO_PERMISSION)
     return current_app.response_class(body, mimetype="application/json")
 
 

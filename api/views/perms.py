@@ -1,7 +1,7 @@
 """Collaborators on an app, and the platform's administrators."""
 from flask import g, jsonify
 
-from api.auth import app_for_request, require_admin
+from api.auth import NO_PERMISSION, app_for_request, require_admin
 from api.blueprint import v2
 from api.http import created, load, no_content, paginate
 from api.schemas.user import UsernameSchema
@@ -32,7 +32,7 @@ def revoke_perm(app_id, username):
     app = find_app(app_id)
     user = user_by_name(username)
     if not (g.user.is_superuser or app.owner_id == g.user.id or g.user.id == user.id):
-        raise Forbidden("You do not have permission to perform this action.")
+        raise Forbidden(NO_PERMISSION)
     perms.revoke(app, user)
     return no_content()
 

@@ -1,12 +1,8 @@
 """Fair work: one user's long one-off runs never hold up another user's deploy. Runs have a queue and workers
 of their own (the Procfile's `runs` line), so four runs of `sleep` keep every runs worker thread busy while
 the other tenant's deploy is taken and finished by the deploys worker at once."""
-import os
-import shlex
-import subprocess
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import redis
@@ -18,39 +14,24 @@ from core.services import releases
 from tests.conftest import TEST_REDIS_URL
 from tests.support.docker_apps import build_images, remove_app_containers
 from tests.support.recording_scheduler import settings_changed
+from tests.support.services import wait_until
+from tests.support.workers import start, worker_env
 
 # Real containers and two workers (about a minute): the slow suite runs it (make test-faults, in CI).
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 BROKER = TEST_REDIS_URL.rsplit("/", 1)[0] + "/11"  # a broker of its own: no other worker consumes it
 ASYNC = {"Prefer": "respond-async"}
 RUNS = 4  # the runs worker's threads (the Procfile's --concurrency)
-
-
-def procfile(name):
-    lines = (ROOT / "Procfile").read_text().splitlines()
-    return dict((n.strip(), c.strip()) for n, _, c in (line.partition(":") for line in lines if line.strip()))[name]
-
-
-def wait_until(predicate, what, seconds=90):
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 @pytest.fixture
 def workers(app):
     redis.Redis.from_url(BROKER).flushdb()
     settings = app.config["PIER"]
-    env = dict(os.environ, DATABASE_URL=settings.database_url, REDIS_URL=BROKER, PIER_SCHEDULER="docker",
-               PIER_SECRET_KEY=settings.secret_key, PIER_BUILDER_KEY=settings.builder_key,
-               PIER_DRAIN_SECONDS="0", PIER_STOP_GRACE_SECONDS="2", PIER_DEPLOY_TIMEOUT="60")
-    processes = [subprocess.Popen(shlex.split(procfile(name)) + ["--without-mingle", "--without-gossip"],
-                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                 for name in ("worker", "runs")]
+    env = worker_env(settings, BROKER, PIER_SCHEDULER="docker", PIER_DRAIN_SECONDS="0", PIER_STOP_GRACE_SECONDS="2",
+                     PIER_DEPLOY_TIMEOUT="60")
+    processes = [start("worker", env), start("runs", env)]
     yield
     for process in processes:
         process.kill()  # the runs still sleeping are abandoned (a thread pool's cold shutdown waits for them)
@@ -77,8 +58,7 @@ def states(app, operation_ids):
 
 
 def deployed(app, operation_id):
-    wait_until(lambda: states(app, [operation_id]) != ["pending"] and states(app, [operation_id])[0] != "running",
-               "the deploy to finish")
+    wait_until(lambda: states(app, [operation_id])[0] not in ("pending", "running"), "the deploy to finish", 90)
     return states(app, [operation_id])[0]
 
 
@@ -95,7 +75,7 @@ def test_four_long_runs_of_one_user_never_delay_another_users_deploy(app, alice,
             answers = [bob.post("/v2/apps/runner/run", {"command": "sleep 600"}, headers=ASYNC) for _ in range(RUNS)]
         assert [answer.status_code for answer in answers] == [202] * RUNS, [a.get_json() for a in answers]
         runs = [uuid.UUID(answer.get_json()["uuid"]) for answer in answers]
-        wait_until(lambda: states(app, runs) == ["running"] * RUNS, "every runs worker thread to be busy")
+        wait_until(lambda: states(app, runs) == ["running"] * RUNS, "every runs worker thread to be busy", 90)
 
         began = time.monotonic()
         assert deployed(app, deploy(app, "site", "alice", "pier-test/web:two")) == "succeeded"

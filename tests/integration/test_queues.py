@@ -2,13 +2,10 @@
 lines), so a saturated builds queue never delays a deploy."""
 import io
 import json
-import os
 import shlex
-import subprocess
 import tarfile
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import redis
@@ -19,15 +16,10 @@ from core.storage import FilesystemStore
 from core.storage.keys import source_key
 from tests.conftest import TEST_REDIS_URL
 from tests.support.recording_scheduler import settings_changed
+from tests.support.workers import procfile, start, worker_env
 
-ROOT = Path(__file__).resolve().parents[2]
 BROKER = TEST_REDIS_URL.rsplit("/", 1)[0] + "/13"  # a broker of its own: no other worker consumes it
 BUSY_SECONDS = 40
-
-
-def procfile():
-    lines = (ROOT / "Procfile").read_text().splitlines()
-    return {name: command.strip() for name, _, command in (line.partition(":") for line in lines if line.strip())}
 
 
 def test_the_procfile_runs_a_worker_per_queue():
@@ -38,11 +30,6 @@ def test_the_procfile_runs_a_worker_per_queue():
             consumed[name] = words[words.index("-Q") + 1].split(",")
     assert sorted(q for queues in consumed.values() for q in queues) == sorted(jobs.QUEUES)
     assert all(len(queues) == 1 for queues in consumed.values()), consumed
-
-
-def start(name, env):
-    return subprocess.Popen(shlex.split(procfile()[name]) + ["--without-mingle", "--without-gossip"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def sleepy_source(store, app_id, sha, scratch):
@@ -64,10 +51,8 @@ def sleepy_source(store, app_id, sha, scratch):
 def workers(app, tmp_path):
     redis.Redis.from_url(BROKER).flushdb()
     settings = app.config["PIER"]
-    env = dict(os.environ, DATABASE_URL=settings.database_url, REDIS_URL=BROKER, PIER_SCHEDULER="memory",
-               PIER_SECRET_KEY=settings.secret_key, PIER_BUILDER_KEY=settings.builder_key,
-               PIER_STORAGE_PATH=str(tmp_path / "storage"), PIER_REGISTRY="127.0.0.1:5000",
-               PIER_DRAIN_SECONDS="0")
+    env = worker_env(settings, BROKER, PIER_SCHEDULER="memory", PIER_STORAGE_PATH=str(tmp_path / "storage"),
+                     PIER_REGISTRY="127.0.0.1:5000", PIER_DRAIN_SECONDS="0")
     processes = [start("worker", env), start("builds", env)]
     yield tmp_path / "storage"
     for process in processes:

@@ -15,6 +15,7 @@ from core.models import App, Operation, Release, User
 from core.services import releases
 from tests.conftest import TEST_REDIS_URL
 from tests.support.docker_apps import build_images, remove_app_containers
+from tests.support.workers import worker_env
 
 # A fault test (a worker killed mid-deploy, half a minute): the fault suite runs it (make test-faults).
 pytestmark = pytest.mark.slow
@@ -34,9 +35,8 @@ def wait_until(predicate, what, seconds=60):
 def worker_process(app):
     redis.Redis.from_url(BROKER).flushdb()
     settings = app.config["PIER"]
-    env = dict(os.environ, DATABASE_URL=settings.database_url, REDIS_URL=BROKER, PIER_SCHEDULER="docker",
-               PIER_SECRET_KEY=settings.secret_key, PIER_BUILDER_KEY=settings.builder_key,
-               PIER_DRAIN_SECONDS="0", PIER_STOP_GRACE_SECONDS="2", PIER_DEPLOY_TIMEOUT="60")
+    env = worker_env(settings, BROKER, PIER_SCHEDULER="docker", PIER_DRAIN_SECONDS="0", PIER_STOP_GRACE_SECONDS="2",
+                     PIER_DEPLOY_TIMEOUT="60")
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "workers.main", "worker", "--pool", "prefork", "--concurrency", "1",
          "--loglevel", "WARNING", "--without-mingle", "--without-gossip"], env=env)
