@@ -3,9 +3,9 @@
     scripts/with-env python bench/footprint.py [--settle 20] [--procfile Procfile]
 
 The platform runs under scripts/supervise on its own database (pier_bench), Redis db and ports, with every
-process of the Procfile (flower and beat too). After --settle seconds of idling, each process's proportional
+process of the Procfile (the workers' fleet with every line of workers/Procfile, flower and beat too). After --settle seconds of idling, each process's proportional
 set size (PSS: its private memory plus its share of what it shares, /proc/PID/smaps_rollup) is read, grouped by
-Procfile line. The services Pier stands on (PostgreSQL, Redis, dockerd, the registry) are not counted; nginx,
+Procfile line (the fleet's by workers/Procfile line). The services Pier stands on (PostgreSQL, Redis, dockerd, the registry) are not counted; nginx,
 which the router starts, is shown on a line of its own and left out of the total. A benchmark, not a test: it
 never fails on a figure.
 """
@@ -60,6 +60,15 @@ def pss_kib(pid):
     return int(match.group(1)) if match else 0
 
 
+def label(name, pid):
+    """The Procfile line's name; for the fleet's processes (workers/fleet.py), `workers/` and the name it gave."""
+    try:
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return name
+    return f"{name}/{comm.removeprefix('pier-')}" if comm.startswith("pier-") else name
+
+
 def command(pid):
     try:
         words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
@@ -86,23 +95,23 @@ def main():
             for name in names:
                 pid = platform.pid_of(name)
                 for member in tree(pid, parents) if pid else ():
-                    rows.append((name, member, command(member), pss_kib(member)))
+                    rows.append((label(name, member), member, command(member), pss_kib(member)))
         finally:
             platform.stop()
-    print(f"{'process':<10} {'pid':>7} {'PSS MiB':>8}  command")
+    print(f"{'process':<16} {'pid':>7} {'PSS MiB':>8}  command")
     ours, nginx = 0, 0
     for name, pid, cmd, kib in rows:
         is_nginx = cmd.startswith("nginx")
-        print(f"{name + (' (nginx)' if is_nginx else ''):<10} {pid:>7} {kib / 1024:>8.1f}  {cmd}")
+        print(f"{name + (' (nginx)' if is_nginx else ''):<16} {pid:>7} {kib / 1024:>8.1f}  {cmd}")
         if is_nginx:
             nginx += kib
         else:
             ours += kib
     print()
-    for name in names:
+    for name in dict.fromkeys(name for name, _, _, _ in rows):
         kib = sum(k for n, _, cmd, k in rows if n == name and not cmd.startswith("nginx"))
         count = sum(1 for n, _, cmd, _ in rows if n == name and not cmd.startswith("nginx"))
-        print(f"{name:<10} {count:>2} processes {kib / 1024:>7.1f} MiB")
+        print(f"{name:<16} {count:>2} processes {kib / 1024:>7.1f} MiB")
     count = sum(1 for _, _, cmd, _ in rows if not cmd.startswith("nginx"))
     print(f"\nPier's own processes: {count}, {ours / 1024:.0f} MiB PSS in all (goal 400 MiB); "
           f"nginx (not counted): {nginx / 1024:.0f} MiB; {os.cpu_count()} cores")

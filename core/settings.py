@@ -103,6 +103,8 @@ class Settings:
     metrics_host: str = "127.0.0.1"
     metrics_port_base: int = 9400
     metrics_token: str = field(default="", repr=False)
+    flower_port: int = 5555
+    flower_password: str = field(default="", repr=False)
     metrics_folder: str = "var/metrics"
     login_rate: str = "10/minute"
     register_rate: str = "10/hour"
@@ -186,6 +188,8 @@ class Settings:
         ("PIER_METRICS_HOST", "metrics_host", str),
         ("PIER_METRICS_PORT_BASE", "metrics_port_base", int),
         ("PIER_METRICS_TOKEN", "metrics_token", str),
+        ("PIER_FLOWER_PORT", "flower_port", int),
+        ("PIER_FLOWER_PASSWORD", "flower_password", str),
         ("PIER_METRICS_FOLDER", "metrics_folder", str),
         ("PIER_LOGIN_RATE", "login_rate", str),
         ("PIER_REGISTER_RATE", "register_rate", str),

@@ -1,6 +1,7 @@
 """The whole platform, started as `make run` starts it (scripts/supervise and the Procfile), on its own
 database, Redis db and ports, so a running platform is never disturbed."""
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -14,9 +15,11 @@ import redis
 from sqlalchemy import create_engine, text
 
 from tests.support.builder import free_port
+from tests.support.workers import FLEET, read_procfile
 
 ROOT = Path(__file__).resolve().parents[2]
-# beat and flower are left out: nothing here needs the periodic rounds (the watcher's repairs still run)
+# Lines of the Procfile or of workers/Procfile (forked by the Procfile's `workers` line, workers/fleet.py). beat
+# and flower are left out: nothing here needs the periodic rounds (the watcher's repairs still run).
 PROCESSES = ("web", "worker", "builds", "runs", "periodic", "watcher", "router", "builder")
 REDIS_URL = "redis://127.0.0.1:6379/10"
 
@@ -73,7 +76,7 @@ class Platform:
     def launch(self):
         """Starts the processes, as `make run` does after its set-up, and waits until they answer."""
         log = open(self.log, "ab")
-        self.process = subprocess.Popen([str(ROOT / "scripts" / "supervise"), "-f", "Procfile", *self.processes],
+        self.process = subprocess.Popen([str(ROOT / "scripts" / "supervise"), "-f", str(self.procfile())],
                                         cwd=ROOT, env=self.env,
                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         _wait("the controller", lambda: urllib.request.urlopen(self.url + "/healthz", timeout=2).status == 200,
@@ -81,6 +84,17 @@ class Platform:
         for port in (self.http_port, self.ssh_port):
             _wait(f"port {port}", lambda: subprocess.run(["bash", "-c", f"echo > /dev/tcp/127.0.0.1/{port}"],
                                                          capture_output=True).returncode == 0, self.log)
+
+    def procfile(self):
+        """The Procfile's lines among self.processes, and the fleet's line with workers/Procfile's among them."""
+        top = read_procfile(ROOT / "Procfile")
+        lines = [f"{name}: {top[name]}" for name in self.processes if name in top]
+        fleet = [name for name in self.processes if name not in top]
+        if fleet:
+            lines.append(f"{FLEET}: python -m workers.fleet {' '.join(fleet)}")
+        path = self.workdir / "Procfile"
+        path.write_text("\n".join(lines) + "\n")
+        return path
 
     def halt(self):
         """Stops every process (as Ctrl-C on `make run`); the apps' containers keep running."""
@@ -98,10 +112,12 @@ class Platform:
         shutil.rmtree(self.router_runtime, ignore_errors=True)
 
     def pid_of(self, name):
-        """The pid of the process the supervisor last started for a Procfile line."""
-        import re
-        found = re.findall(rf"^\S+ {re.escape(name)}\s+\| started with pid (\d+)$", self.log.read_text(),
-                           re.MULTILINE)
+        """The pid of the process the supervisor (or, for a line of workers/Procfile, the fleet) last started."""
+        if name in read_procfile(ROOT / "Procfile"):
+            pattern = rf"^\S+ {re.escape(name)}\s+\| started with pid (\d+)$"
+        else:
+            pattern = rf" fleet \| {re.escape(name)} started with pid (\d+)$"
+        found = re.findall(pattern, self.log.read_text(), re.MULTILINE)
         return int(found[-1]) if found else None
 
     def remove_containers(self):

@@ -98,7 +98,7 @@ def test_postgresql_restarted_in_the_middle_of_a_deploy(faults):
     assert after[:len(before) - 1] == before[:-1] and after[-1].endswith("deployed") and len(after) == len(before) + 1
 
 
-@pytest.mark.parametrize("process", ["web", "worker", "periodic", "beat", "watcher", "router", "builder"])
+@pytest.mark.parametrize("process", ["web", "workers", "worker", "periodic", "beat", "watcher", "router", "builder"])
 def test_a_pier_process_killed_during_a_deploy(faults, process):
     app = f"kill-{process}"
     faults.deploy(app)

@@ -9,6 +9,7 @@ import redis
 import requests
 
 from tests.conftest import TEST_REDIS_URL
+from tests.support import workers
 from tests.support.builder import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,10 +18,7 @@ PASSWORD = "flower-test-password"
 
 
 def procfile(name):
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith(f"{name}:"):
-            return line.partition(":")[2].strip()
-    raise AssertionError(f"no {name} in the Procfile")
+    return workers.procfile()[name]
 
 
 def test_flower_lists_the_workers_to_the_platform_only(app):

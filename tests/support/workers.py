@@ -6,13 +6,20 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+FLEET = "workers"  # the Procfile's line that forks workers/Procfile's lines from one parent (workers/fleet.py)
+
+
+def read_procfile(path):
+    """A Procfile's commands by process name, in order."""
+    lines = [line for line in Path(path).read_text().splitlines() if line.strip() and not line.startswith("#")]
+    return {name.strip(): command.strip() for name, _, command in (line.partition(":") for line in lines)}
 
 
 def procfile():
-    """The Procfile's commands by process name."""
-    lines = (ROOT / "Procfile").read_text().splitlines()
-    return {name.strip(): command.strip()
-            for name, _, command in (line.partition(":") for line in lines if line.strip())}
+    """Every process's command by name: the Procfile's own lines, and workers/Procfile's instead of the fleet."""
+    lines = read_procfile(ROOT / "Procfile")
+    del lines[FLEET]
+    return lines | read_procfile(ROOT / "workers" / "Procfile")
 
 
 def worker_env(settings, broker, **extra):

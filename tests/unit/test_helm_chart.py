@@ -17,6 +17,8 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from twisted.conch.ssh import keys
 
+from tests.support import workers
+
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "helm" / "pier"
 HELM = ROOT / ".venv" / "bin" / "helm"
@@ -172,7 +174,7 @@ def test_only_the_pods_that_run_releases_carry_the_scheduler_s_token(tmp_path):
 
 
 def test_every_procfile_process_runs_in_the_chart(tmp_path):
-    procfile = {line.split(":", 1)[0] for line in (ROOT / "Procfile").read_text().splitlines() if ":" in line}
+    procfile = set(workers.procfile())  # the fleet's lines (workers/Procfile) instead of its own
     objects = render(tmp_path, {"flower": {"enabled": True}})
     run = {container["args"][0] for _, spec in pod_specs(objects) for container in spec["containers"]}
     assert procfile <= run, procfile - run
@@ -318,7 +320,7 @@ def test_the_generated_builder_host_key_becomes_one_the_builder_loads(tmp_path, 
 
 def test_the_chart_s_processes_are_the_entry_point_s(tmp_path):
     entrypoint = load_entrypoint()
-    known = set(entrypoint.procfile(str(ROOT / "Procfile"))) | set(entrypoint.SPECIAL) | {"nginx"}
+    known = set(entrypoint.procfile((str(ROOT / "Procfile"), str(ROOT / "workers" / "Procfile")))) | set(entrypoint.SPECIAL) | {"nginx"}
     objects = render(tmp_path, {"flower": {"enabled": True}})
     for values in ({}, {"workers": {"builds": {"docker": {"mode": "socket"}}}}):
         objects = objects + render(tmp_path, values)

@@ -1,0 +1,106 @@
+"""workers/fleet.py, which `make run` starts the workers with (the Procfile's `workers` line): every line of a
+Procfile forked from one parent that imported what they share, named, supervised, and gone with the parent."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.services import wait_until
+from tests.support.workers import ROOT, worker_env
+from workers.fleet import FleetError, read_procfile
+
+LINES = "sleeper: python -m http.server 0 --bind 127.0.0.1\nteller: python -m platform\n"
+
+
+def children(pid):
+    """comm -> pid of the fleet's living children."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rpartition(")")[2].split()
+        if entry.name.isdigit() and int(fields[1]) == pid and fields[0] != "Z":
+            found[(entry / "comm").read_text().strip()] = int(entry.name)
+    return found
+
+
+def alive(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def fleet(app, tmp_path):
+    procfile = tmp_path / "Procfile"
+    procfile.write_text(LINES)
+    log = tmp_path / "fleet.log"
+    process = subprocess.Popen([sys.executable, "-m", "workers.fleet", "-f", str(procfile)], cwd=ROOT,
+                               env=worker_env(app.config["PIER"], "redis://127.0.0.1:1/0"), stdout=open(log, "wb"),
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    process.log = log
+    wait_until(lambda: "pier-sleeper" in children(process.pid) or process.poll() is not None, "the fleet's sleeper",
+               60)
+    yield process
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def test_each_line_is_a_named_child_sharing_what_the_parent_imported(fleet):
+    sleeper = children(fleet.pid)["pier-sleeper"]
+    assert Path(f"/proc/{fleet.pid}/comm").read_text().strip() == "pier-fleet"
+    rollup = Path(f"/proc/{sleeper}/smaps_rollup").read_text()
+    shared = int(re.search(r"^Shared_Dirty:\s+(\d+) kB", rollup, re.MULTILINE).group(1))
+    assert shared > 20 * 1024, "the child shares little of the parent's imports: were they preloaded?"
+    # output comes out line by line with the line's name in front
+    wait_until(lambda: re.search(r"^\S+ teller \| Linux-", fleet.log.read_text(), re.MULTILINE), "teller's output", 30)
+
+
+def test_a_child_that_exits_or_is_killed_is_forked_again_and_the_others_are_left_alone(fleet):
+    wait_until(lambda: "teller exited with 0; starting it again in 1 s" in fleet.log.read_text(), "teller's exit", 30)
+    before = children(fleet.pid)
+    os.kill(before["pier-sleeper"], signal.SIGKILL)
+    wait_until(lambda: children(fleet.pid).get("pier-sleeper", before["pier-sleeper"]) != before["pier-sleeper"],
+               "the sleeper forked again", 30)
+    assert f"sleeper exited with -{signal.SIGKILL.value}" in fleet.log.read_text()
+    assert fleet.poll() is None
+
+
+def test_sigterm_stops_every_child_then_the_fleet(fleet):
+    pids = list(children(fleet.pid).values())
+    fleet.send_signal(signal.SIGTERM)
+    assert fleet.wait(timeout=30) == 0
+    assert not [pid for pid in pids if alive(pid)]
+    assert "sleeper stopped" in fleet.log.read_text()
+
+
+def test_the_children_die_with_the_fleet(fleet):
+    pids = list(children(fleet.pid).values())
+    os.kill(fleet.pid, signal.SIGKILL)
+    fleet.wait()
+    wait_until(lambda: not [pid for pid in pids if alive(pid)], "the children gone with their parent", 30)
+
+
+def test_a_line_the_fleet_cannot_run_in_process_is_refused(tmp_path, app):
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("good: celery -A workers.main worker\nshell: env A=1 celery -A workers.main worker\n")
+    with pytest.raises(FleetError, match=r"Procfile:2: expected 'name: celery …' or 'name: python -m MODULE …'"):
+        read_procfile(procfile)
+    answer = subprocess.run([sys.executable, "-m", "workers.fleet", "-f", str(procfile)], cwd=ROOT, capture_output=True,
+                            text=True, env=worker_env(app.config["PIER"], "redis://127.0.0.1:1/0"), timeout=60)
+    assert answer.returncode == 2 and "Procfile:2: expected" in answer.stderr
+
+
+def test_the_workers_procfile_is_one_the_fleet_runs():
+    lines = read_procfile(ROOT / "workers" / "Procfile")
+    assert {"worker", "builds", "runs", "periodic", "beat", "flower", "watcher"} == set(lines)
+    assert (ROOT / "Procfile").read_text().count("python -m workers.fleet") == 1
