@@ -2,14 +2,20 @@
 from core.settings import API_VERSION, VERSION
 
 
+def _synchronous(function):
+    return function
+
+
 def create_app(settings=None):
     from api import ratelimit
+    from api.auth import Globals
     from api.errors import register_error_handlers
     from api.metrics import register_metrics
     from api.views import register_blueprints
     from core.app import create_core_app
 
     app = create_core_app(settings, name="api")
+    app.app_ctx_globals_class = Globals
     app.config.update(JSON_SORT_KEYS=False)
     app.json.sort_keys = False
     app.url_map.strict_slashes = False
@@ -17,6 +23,9 @@ def create_app(settings=None):
     register_blueprints(app)
     register_metrics(app)
     ratelimit.install(app)
+    # Every view and hook is synchronous (tests/integration/test_apps.py checks): without this, Flask asks the
+    # inspect module, for each of a request's hooks and its view, whether it is a coroutine function.
+    app.ensure_sync = _synchronous
 
     @app.after_request
     def version_headers(response):

@@ -76,7 +76,7 @@ def _failed(response):
 
 
 def _counted_registration(response):
-    caller = g.get("user")
+    caller = g.get("caller")
     return response.status_code != 429 and not (caller is not None and caller.is_superuser)
 
 

@@ -3,11 +3,11 @@
     scripts/with-env python bench/footprint.py [--settle 20] [--procfile Procfile]
 
 The platform runs under scripts/supervise on its own database (pier_bench), Redis db and ports, with every
-process of the Procfile (the workers' fleet with every line of workers/Procfile, flower and beat too). After --settle seconds of idling, each process's proportional
-set size (PSS: its private memory plus its share of what it shares, /proc/PID/smaps_rollup) is read, grouped by
-Procfile line (the fleet's by workers/Procfile line). The services Pier stands on (PostgreSQL, Redis, dockerd, the registry) are not counted; nginx,
-which the router starts, is shown on a line of its own and left out of the total. A benchmark, not a test: it
-never fails on a figure.
+process of the Procfile (the workers' fleet with every line of workers/Procfile, flower and beat too). After
+--settle seconds of idling, each process's proportional set size (PSS: its private memory plus its share of what
+it shares, /proc/PID/smaps_rollup) is read, grouped by Procfile line (the fleet's by workers/Procfile line). The
+services Pier stands on (PostgreSQL, Redis, dockerd, the registry) are not counted; nginx, which the router starts,
+is shown on a line of its own and left out of the total. A benchmark, not a test: it never fails on a figure.
 """
 import argparse
 import os

@@ -66,9 +66,9 @@ def _info_statement():
 @v2.route("/apps", methods=["GET"])
 def list_apps():
     # The hottest list in the API.
-    if g.user.is_superuser:
+    if g.caller.is_superuser:
         return paginate_json(*_list_statements(True))
-    return paginate_json(*_list_statements(False), user_id=g.user.id)
+    return paginate_json(*_list_statements(False), user_id=g.caller.id)
 
 
 @v2.route("/apps", methods=["POST"])
@@ -80,11 +80,11 @@ def create_app():
 @v2.route("/apps/<app_id>", methods=["GET"])
 def app_info(app_id):
     # The hottest single read: one statement instead of the app with its owner, then jsonify in Python.
-    row = db.session.execute(_info_statement(), {"app_id": app_id, "user_id": g.user.id}).one_or_none()
+    row = db.session.connection().execute(_info_statement(), {"app_id": app_id, "user_id": g.caller.id}).one_or_none()
     if row is None:
         raise not_found("App")
     owner_id, shared, body = row
-    if not may_use(g.user, owner_id, lambda: shared):
+    if not may_use(g.caller, owner_id, lambda: shared):
         raise Forbidden(NO_PERMISSION)
     return current_app.response_class(body, mimetype="application/json")
 

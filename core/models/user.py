@@ -27,6 +27,11 @@ class User(db.Model):
     tokens = relationship("Token", back_populates="user", cascade="all, delete-orphan", passive_deletes=True)
 
 
+def token_expiry(created, ttl):
+    """When a token issued at `created` expires under a lifetime of `ttl` seconds (0: never)."""
+    return created + timedelta(seconds=ttl) if ttl else None
+
+
 def hash_token(key):
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -47,10 +52,7 @@ class Token(db.Model):
     user = relationship("User", back_populates="tokens", lazy="joined")
 
     def expires(self, ttl):
-        return self.created + timedelta(seconds=ttl) if ttl else None
-
-    def expired(self, ttl, now):
-        return bool(ttl) and now >= self.expires(ttl)
+        return token_expiry(self.created, ttl)
 
     @classmethod
     def issue(cls, user):

@@ -8,6 +8,7 @@ from core.errors import Conflict, Forbidden, ValidationError, not_found
 from core.extensions import db
 from core.models import App, Token, User
 from core.models.base import utcnow
+from core.models.user import token_expiry
 from core.passwords import check_password, check_password_of_nobody, hash_password, password_problem
 
 REGISTRATION_LOCK = 0x70696572  # a fixed advisory-lock id, so that only one first user becomes admin
@@ -119,7 +120,9 @@ def token_expires(token):
 
 
 def token_expired(token):
-    return token.expired(_token_ttl(), utcnow())
+    """Whether a token (a Token, or a row with its `created`) is past its lifetime."""
+    expiry = token_expiry(token.created, _token_ttl())
+    return expiry is not None and utcnow() >= expiry
 
 
 def revoke_token(user, token_id):

@@ -243,3 +243,13 @@ def test_follow_streams_new_log_lines(hello, client):
         assert "alice added BAR" in seen
     finally:
         response.close()
+
+
+def test_every_view_and_request_hook_is_synchronous(app):
+    # create_app tells Flask so (api._synchronous) instead of letting it ask inspect on every request
+    import inspect
+    hooks = list(app.teardown_appcontext_funcs)
+    for table in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs):
+        hooks += [hook for functions in table.values() for hook in functions]
+    coroutines = [f for f in [*app.view_functions.values(), *hooks] if inspect.iscoroutinefunction(f)]
+    assert hooks and not coroutines

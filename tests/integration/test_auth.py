@@ -217,3 +217,13 @@ def test_a_user_whose_old_password_is_short_still_logs_in(alice, ctx):
 def anonymous_login(client, username, password):
     return client.post("/v2/auth/login/", json={"username": username, "password": password})
 
+
+
+def test_each_request_acts_as_its_own_token_s_user_when_requests_share_an_app_context(ctx, admin, alice, bob):
+    # g.user is loaded on first use (api.auth.Globals); here one app context, so one g, serves every request
+    assert alice.post("/v2/apps", {"id": "alices"}).status_code == 201
+    assert bob.post("/v2/apps", {"id": "bobs"}).status_code == 201
+    assert alice.get("/v2/auth/whoami").get_json()["username"] == "alice"
+    owners = {app["id"]: app["owner"] for app in admin.get("/v2/apps").get_json()["results"]}
+    assert owners == {"alices": "alice", "bobs": "bob"}
+    assert bob.get("/v2/apps/alices").status_code == 403 and alice.get("/v2/apps/alices").status_code == 200
