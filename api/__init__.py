@@ -8,7 +8,7 @@ def _synchronous(function):
 
 def create_app(settings=None):
     from api import ratelimit
-    from api.auth import Globals
+    from api.auth import Globals, NoSessions
     from api.errors import register_error_handlers
     from api.metrics import register_metrics
     from api.views import register_blueprints
@@ -26,6 +26,8 @@ def create_app(settings=None):
     # Every view and hook is synchronous (tests/integration/test_apps.py checks): without this, Flask asks the
     # inspect module, for each of a request's hooks and its view, whether it is a coroutine function.
     app.ensure_sync = _synchronous
+    # Callers authenticate with tokens: no request reads or writes a cookie session, so none is opened.
+    app.session_interface = NoSessions()
 
     @app.after_request
     def version_headers(response):

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from flask import current_app, g, request
 from flask.ctx import _AppCtxGlobals
+from flask.sessions import SessionInterface
 from sqlalchemy import bindparam
 
 from core.access import can_use_app, find_app
@@ -48,6 +49,18 @@ class Globals(_AppCtxGlobals):
             if caller is not None and self._user is None:  # deleted since its token was read
                 raise NotAuthenticated("Invalid token.")
         return self._user
+
+
+class NoSessions(SessionInterface):
+    """Flask's cookie session, never opened: callers authenticate with tokens, and `flask.session` is a
+    NullSession, which refuses to be written to (opening a signed-cookie session cost a read a twentieth of its
+    CPU)."""
+
+    def open_session(self, app, request):
+        return None
+
+    def save_session(self, app, session, response):
+        pass
 
 
 def authenticate_request():
