@@ -46,12 +46,14 @@ def fleet(app, tmp_path):
                                env=worker_env(app.config["PIER"], "redis://127.0.0.1:1/0"), stdout=open(log, "wb"),
                                stderr=subprocess.STDOUT, start_new_session=True)
     process.log = log
-    wait_until(lambda: "pier-sleeper" in children(process.pid) or process.poll() is not None, "the fleet's sleeper",
-               60)
-    yield process
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    try:
+        wait_until(lambda: "pier-sleeper" in children(process.pid) or process.poll() is not None,
+                   "the fleet's sleeper", 60)
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def test_each_line_is_a_named_child_sharing_what_the_parent_imported(fleet):
