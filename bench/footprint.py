@@ -21,12 +21,7 @@ TOP = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TOP))
 
 from tests.e2e.platform import Platform  # noqa: E402
-
-
-def read_procfile(path):
-    """The Procfile's process names, in order."""
-    return [line.partition(":")[0].strip() for line in Path(path).read_text().splitlines()
-            if line.strip() and not line.lstrip().startswith("#")]
+from tests.support.workers import read_procfile  # noqa: E402
 
 
 def children():

@@ -128,8 +128,9 @@ def child(name, argv, parent):
         result = run_line(argv)
         code = result if isinstance(result, int) else 0
     except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-        if not isinstance(exit_.code, (int, type(None))):
+        if exit_.code is None or isinstance(exit_.code, int):
+            code = exit_.code or 0
+        else:  # a message, as sys.exit("…") gives
             print(exit_.code, file=sys.stderr)
     except BaseException:
         traceback.print_exc()

@@ -92,7 +92,7 @@ def app_info(app_id):
 @v2.route("/apps/<app_id>", methods=["POST"])
 def transfer_app(app_id):
     app = app_for_request(app_id)
-    if not is_owner_or_admin(app, g.user):
+    if not is_owner_or_admin(app, g.caller):
         raise Forbidden("Only the owner or an administrator can transfer an app.")
     data = load(TransferSchema())
     app_service.transfer(app, user_by_name(data["owner"]))

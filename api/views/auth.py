@@ -32,7 +32,7 @@ def login():
 
 def _target_user(username):
     """The caller, or the named user when the caller is an admin (or names themself)."""
-    if not username or username == g.user.username:
+    if not username or username == g.caller.username:
         return g.user
     require_admin()
     return user_by_name(username)
@@ -82,7 +82,7 @@ def revoke_token(token_id):
 def passwd():
     data = load(PasswdSchema())
     user = _target_user(data.get("username"))
-    if not g.user.is_superuser:
+    if not g.caller.is_superuser:
         if "password" not in data:
             raise ValidationError({"password": ["This field is required."]})
         if not users.password_matches(user, data["password"]):

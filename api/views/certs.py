@@ -20,7 +20,7 @@ class CertificateSchema(Schema):
 
 
 def _visible(select):
-    return select if g.user.is_superuser else select.where(Certificate.owner_id == g.user.id)
+    return select if g.caller.is_superuser else select.where(Certificate.owner_id == g.caller.id)
 
 
 def _find(name):
@@ -38,7 +38,7 @@ def _domain_for_user(name):
     domain = db.session.execute(db.select(Domain).where(Domain.domain == name)).scalar_one_or_none()
     if domain is None:
         raise not_found("Domain")
-    if not can_use_app(domain.app, g.user):
+    if not can_use_app(domain.app, g.caller):
         raise Forbidden(f"You do not have permission to use the domain {name}.")
     return domain
 

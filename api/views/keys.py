@@ -24,7 +24,7 @@ class KeySchema(Schema):
 
 
 def _own_key(key_id):
-    key = db.session.execute(db.select(Key).where(Key.owner_id == g.user.id, Key.id == key_id)).scalar_one_or_none()
+    key = db.session.execute(db.select(Key).where(Key.owner_id == g.caller.id, Key.id == key_id)).scalar_one_or_none()
     if key is None:
         raise not_found("Key")
     return key
@@ -32,7 +32,7 @@ def _own_key(key_id):
 
 @v2.route("/keys", methods=["GET"])
 def list_keys():
-    return paginate(db.select(Key).where(Key.owner_id == g.user.id).order_by(Key.id), dump_key)
+    return paginate(db.select(Key).where(Key.owner_id == g.caller.id).order_by(Key.id), dump_key)
 
 
 @v2.route("/keys", methods=["POST"])

@@ -20,11 +20,11 @@ def operation_info(operation_id):
         raise not_found("Operation")
     app = db.session.get(App, operation.app_uuid) if operation.app_uuid else None
     if operation.app_uuid is None:  # a platform operation (backups, garbage collection): admins only
-        allowed = g.user.is_superuser
+        allowed = g.caller.is_superuser
     elif app is not None:
-        allowed = can_use_app(app, g.user)
+        allowed = can_use_app(app, g.caller)
     else:  # its app was destroyed
-        allowed = g.user.is_superuser or operation.owner_id == g.user.id
+        allowed = g.caller.is_superuser or operation.owner_id == g.caller.id
     if not allowed:
         raise not_found("Operation")
     return jsonify(dump(operation))

@@ -21,7 +21,7 @@ def list_perms(app_id):
 @v2.route("/apps/<app_id>/perms", methods=["POST"])
 def grant_perm(app_id):
     app = app_for_request(app_id)
-    if not is_owner_or_admin(app, g.user):
+    if not is_owner_or_admin(app, g.caller):
         raise Forbidden("Only the owner or an administrator can share an app.")
     perms.grant(app, user_by_name(load(UsernameSchema())["username"]))
     return "", 201
@@ -31,7 +31,7 @@ def grant_perm(app_id):
 def revoke_perm(app_id, username):
     app = find_app(app_id)
     user = user_by_name(username)
-    if not (g.user.is_superuser or app.owner_id == g.user.id or g.user.id == user.id):
+    if not (g.caller.is_superuser or app.owner_id == g.caller.id or g.caller.id == user.id):
         raise Forbidden(NO_PERMISSION)
     perms.revoke(app, user)
     return no_content()

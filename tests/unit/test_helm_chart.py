@@ -320,7 +320,8 @@ def test_the_generated_builder_host_key_becomes_one_the_builder_loads(tmp_path, 
 
 def test_the_chart_s_processes_are_the_entry_point_s(tmp_path):
     entrypoint = load_entrypoint()
-    known = set(entrypoint.procfile((str(ROOT / "Procfile"), str(ROOT / "workers" / "Procfile")))) | set(entrypoint.SPECIAL) | {"nginx"}
+    procfiles = (str(ROOT / "Procfile"), str(ROOT / "workers" / "Procfile"))
+    known = set(entrypoint.procfile(procfiles)) | set(entrypoint.SPECIAL) | {"nginx"}
     objects = render(tmp_path, {"flower": {"enabled": True}})
     for values in ({}, {"workers": {"builds": {"docker": {"mode": "socket"}}}}):
         objects = objects + render(tmp_path, values)
