@@ -135,35 +135,43 @@ def _extract(fileobj, root, max_bytes, max_members):
             raise UnsafeArchive(f"{name}: symlink points outside the destination")
 
 
-def pack(directory, fileobj_or_path, prefix="", uid=None, gid=None):
+def pack(directory, fileobj_or_path, prefix="", uid=None, gid=None, only=None, end=True, level=9):
     """Writes a gzip tarball of `directory`'s contents: names relative to it (under `prefix/` when given),
     sorted, symlinks stored as links, every owner set to uid/gid when given. Sockets, fifos and devices
-    are left out. A path is written through a temporary file, so it appears whole or not at all."""
+    are left out. A path is written through a temporary file, so it appears whole or not at all.
+    `only(name)` picks the top-level entries packed. end=False leaves the tar's end-of-archive out: gzip
+    members follow one another in a file, so such a part followed by a whole tarball reads as one tarball
+    holding both (how a slug reuses its compressed dependencies, see workers/build/slugs.py)."""
     directory = os.path.abspath(directory)
     prefix = prefix.strip("/")
     if prefix.startswith("/") or ".." in prefix.split("/"):
         raise ValueError(f"prefix {prefix!r} must be a relative path without '..'")
+    options = dict(uid=uid, gid=gid, only=only, end=end, level=level)
     if not isinstance(fileobj_or_path, (str, os.PathLike)):
-        _pack(directory, fileobj_or_path, prefix, uid, gid)
+        _pack(directory, fileobj_or_path, prefix, **options)
         return
     path = os.fspath(fileobj_or_path)
     file_fd, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)),
                                           prefix=f".{os.path.basename(path)}.", suffix=".part")
     try:
         with os.fdopen(file_fd, "wb") as fileobj:
-            _pack(directory, fileobj, prefix, uid, gid)
+            _pack(directory, fileobj, prefix, **options)
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
         raise
 
 
-def _entries(directory, prefix):
-    """(path, name in the archive), parents before children, in sorted order."""
+def _entries(directory, prefix, only=None):
+    """(path, name in the archive), parents before children, in sorted order; at the top, only the names
+    `only` accepts."""
     if prefix:
         yield directory, prefix
     # os.walk would skip unreadable folders silently; a tarball missing files must fail instead.
     for folder, dirnames, filenames in os.walk(directory, onerror=_raise):
+        if only is not None and folder == directory:
+            dirnames[:] = [name for name in dirnames if only(name)]
+            filenames = [name for name in filenames if only(name)]
         dirnames.sort()  # symlinked folders are listed here but never walked into
         relative = os.path.relpath(folder, directory)
         for name in sorted(dirnames + filenames):
@@ -171,23 +179,45 @@ def _entries(directory, prefix):
             yield os.path.join(folder, name), arcname
 
 
-def _pack(directory, fileobj, prefix, uid, gid):
+class _Until:
+    """Passes writes on until closed; then drops them (the tar's end-of-archive, for a part)."""
+
+    def __init__(self, fileobj):
+        self.fileobj, self.open, self.written = fileobj, True, 0
+
+    def write(self, data):
+        if self.open:
+            self.fileobj.write(data)
+        self.written += len(data)
+        return len(data)
+
+    def tell(self):
+        return self.written
+
+
+def _pack(directory, fileobj, prefix, uid, gid, only, end, level):
     # mtime=0 and no file name in the gzip header: the same tree packs to the same bytes.
-    with gzip.GzipFile(filename="", mode="wb", fileobj=fileobj, mtime=0) as gz, \
-            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for path, arcname in _entries(directory, prefix):
-            info = tar.gettarinfo(path, arcname)
-            if info is None or not (info.isreg() or info.isdir() or info.issym() or info.islnk()):
-                continue
-            if uid is not None:
-                info.uid, info.uname = uid, ""
-            if gid is not None:
-                info.gid, info.gname = gid, ""
-            if info.isreg():
-                with open(path, "rb") as content:
-                    tar.addfile(info, content)
-            else:
-                tar.addfile(info)
+    with gzip.GzipFile(filename="", mode="wb", fileobj=fileobj, mtime=0, compresslevel=level) as gz:
+        target = _Until(gz)
+        with tarfile.open(fileobj=target, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            _add_all(tar, directory, prefix, uid, gid, only)
+            target.open = end  # members are written as they are added; only the end is left to write
+
+
+def _add_all(tar, directory, prefix, uid, gid, only):
+    for path, arcname in _entries(directory, prefix, only):
+        info = tar.gettarinfo(path, arcname)
+        if info is None or not (info.isreg() or info.isdir() or info.issym() or info.islnk()):
+            continue
+        if uid is not None:
+            info.uid, info.uname = uid, ""
+        if gid is not None:
+            info.gid, info.gname = gid, ""
+        if info.isreg():
+            with open(path, "rb") as content:
+                tar.addfile(info, content)
+        else:
+            tar.addfile(info)
 
 
 def _raise(exc):

@@ -1,5 +1,7 @@
 """`git push` of apps without a Dockerfile: Heroku buildpacks in the stack image, slugs and build caches in
 object storage, runtime images in the registry."""
+import tarfile
+
 import docker
 
 from core.storage import store_for
@@ -26,7 +28,7 @@ PYTHON_APP = {"requirements.txt": "six==1.16.0\n", "server.py": SERVER, "Procfil
               "message.txt": "hello from python"}
 
 
-def test_a_python_app_builds_with_the_buildpack_and_reuses_its_dependency_cache(app, alice, pusher):
+def test_a_python_app_builds_with_the_buildpack_and_reuses_its_dependency_cache(app, alice, pusher, tmp_path):
     alice.create_app("snake")
     repo = pusher.repo("snake", PYTHON_APP)
     code, output = pusher.push(repo, "snake")
@@ -49,6 +51,12 @@ def test_a_python_app_builds_with_the_buildpack_and_reuses_its_dependency_cache(
     assert "Installing dependencies with pip" not in output
     assert "Reusing the dependency layer (.venv unchanged)" in output
     assert served(app, "snake", "/") == "second push six 1.16.0"
+    second = pusher.git(repo, "rev-parse", "HEAD").stdout.strip()
+    assert wait_for(lambda: store.exists(slug_key("snake", second)), 30), "the second slug was never stored"
+    slug = slug_files(store, slug_key("snake", second), tmp_path / "slug.tgz")
+    assert slug["message.txt"] == b"second push", "the slug lacks the new application files"
+    assert any(name.startswith(".venv/lib/") and name.endswith("/six.py") for name in slug), \
+        "the slug lacks the dependencies its part should hold"
     v2, v3 = layers(alice, "snake", 2), layers(alice, "snake", 3)
     assert len(v2) == len(v3) and v2[:-1] == v3[:-1], "unchanged dependencies made a new dependency layer"
     assert v2[-1] != v3[-1], "the changed application made no new layer"
@@ -65,6 +73,13 @@ def test_a_python_app_builds_with_the_buildpack_and_reuses_its_dependency_cache(
     code, output = pusher.push(repo, "snake")
     assert code == 0, output
     assert "Using cached dependencies" not in output
+
+
+def slug_files(store, key, path):
+    """{name: contents (None for a folder or link)} of a stored slug.tgz, read as one tarball."""
+    store.get_file(key, path)
+    with tarfile.open(path, "r:gz") as tar:
+        return {member.name: tar.extractfile(member).read() if member.isreg() else None for member in tar}
 
 
 def layers(caller, app_id, version):

@@ -22,10 +22,12 @@ from core.services import apps, releases
 from core.storage import StorageError, store_for
 from core.storage.keys import slug_key, source_key
 from workers import metrics, safe_tar
-from workers.build import BuildFailed, buildpack, dockerfile, dockerfile_rules, procfile, registry
+from workers.build import BuildFailed, buildpack, dockerfile, dockerfile_rules, procfile, registry, slugs
 from workers.registry_gate import GateClosed, RegistryGate
 
 log = logging.getLogger("pier.builds")
+SCRATCH = ".builds"  # in the build cache's folder: the builds running on this machine
+STALE_MARGIN = 600  # seconds past the build timeout after which a build's folder is a leftover
 
 
 def run(settings, build_id, app_id, sha, buildpack_url="", disable_cache=False):
@@ -38,7 +40,7 @@ def run(settings, build_id, app_id, sha, buildpack_url="", disable_cache=False):
         publish.done(False, error=f"The Docker engine cannot be reached: {exc}")
         return
     try:
-        with tempfile.TemporaryDirectory(prefix="pier-build-") as scratch:
+        with tempfile.TemporaryDirectory(prefix="pier-build-", dir=scratch_folder(settings)) as scratch:
             job = Build(settings, publish, store_for(settings), client, app_id, sha, Path(scratch),
                         started + settings.build_timeout)
             try:
@@ -74,6 +76,22 @@ def _app(app_id):
 def cache_folder(settings, app_uuid):
     """Where an app's build cache is kept on this machine: by uuid, so a new app of an old name starts empty."""
     return Path(settings.build_cache_path).resolve() / app_uuid
+
+
+def scratch_folder(settings):
+    """Where builds work: beside the caches, on their filesystem, so that a cache moves into a build (and a
+    buildpack links to its files) without a copy. Folders a killed worker left there are removed once they
+    are older than any build may run."""
+    folder = Path(settings.build_cache_path).resolve() / SCRATCH
+    folder.mkdir(parents=True, exist_ok=True)
+    oldest = time.time() - settings.build_timeout - STALE_MARGIN
+    for entry in folder.iterdir():
+        try:
+            if entry.lstat().st_mtime < oldest:
+                shutil.rmtree(entry, ignore_errors=True)
+        except FileNotFoundError:  # another build's cleanup got there first
+            pass
+    return folder
 
 
 @dataclass
@@ -163,31 +181,31 @@ class Build:
         """Compiles the slug in place and makes the runtime image; returns the process types (Procfile first).
         The slug is stored once the build is done (nobody waits for it)."""
         app_uuid, values = _app(self.app_id)
-        cache = cache_folder(self.settings, app_uuid)
-        if disable_cache:  # an empty cache for this build, and the kept one dropped
-            shutil.rmtree(cache, ignore_errors=True)
-            cache = self.workdir / "cache"
         buildpack.write_env_dir(self.workdir / "env", values)
         started = time.monotonic()
-        defaults = buildpack.compile_slug(self.client, self.settings, self.publish, self.deadline, source, cache,
-                                          self.workdir / "env", self.workdir / "out", buildpack_url)
+        # with the cache disabled, the build starts from an empty one and the kept one is dropped
+        with buildpack.cache_in(source, cache_folder(self.settings, app_uuid), keep=not disable_cache) as cache:
+            defaults = buildpack.compile_slug(self.client, self.settings, self.publish, self.deadline, source,
+                                              cache, self.workdir / "env", self.workdir / "out", buildpack_url)
         self.timed("compile", started)
         merged = dict(defaults, **types)  # the Procfile wins over the buildpack's defaults
         if not merged:
             raise BuildFailed("No process types: add a Procfile with a web process, e.g. `web: python3 server.py`")
         started = time.monotonic()
-        buildpack.runtime_image(self.client, self.settings, source, repository, tag,
-                                {"io.pier.app": self.app_id, "io.pier.sha": self.sha}, self.publish)
+        _, dependencies, key = buildpack.runtime_image(
+            self.client, self.settings, source, repository, tag, {"io.pier.app": self.app_id, "io.pier.sha": self.sha},
+            self.publish)
         self.timed("image", started)
-        self.later.append(lambda: self.store_slug(source, app_uuid))
+        self.later.append(lambda: self.store_slug(source, app_uuid, dependencies, key))
         return merged
 
-    def store_slug(self, slug, app_uuid):
-        """The slug (Deis's slug.tgz) in object storage, for whoever asks for it later. It is written after the
+    def store_slug(self, slug, app_uuid, dependencies, key):
+        """The slug (Deis's slug.tgz) in object storage, for whoever asks for it later, its dependencies'
+        compressed part reused when they did not change (see workers/build/slugs.py). It is written after the
         build said it is done: if the app was destroyed meanwhile (its storage already emptied), it goes again,
         so nothing of a destroyed app is left for the next app of its name."""
         packed = self.workdir / "slug.tgz"
-        safe_tar.pack(slug, packed)
+        slugs.pack(Path(self.settings.build_cache_path).resolve(), slug, packed, dependencies, key)
         key = slug_key(self.app_id, self.sha)
         self.store.put_file(key, packed)
         if not apps.kept(uuid.UUID(app_uuid)):
