@@ -19,11 +19,12 @@ def has_commits(git_root, app):
 
 
 def hook_text():
-    # Only our own interpreter and source paths go in here, never anything a user sent.
-    python, root = shlex.quote(sys.executable), shlex.quote(str(PACKAGE_ROOT))
+    # Only our own interpreter and source paths go in here, never anything a user sent. The stub runs
+    # sshd.receive through the builder's hook server, or itself without one (see sshd/hook_stub.py).
+    python, stub = shlex.quote(sys.executable), shlex.quote(str(PACKAGE_ROOT / "sshd" / "hook_stub.py"))
     return ("#!/bin/sh\n"
             "# Pier's build step: written by the builder, overwritten on every push.\n"
-            f"PYTHONPATH={root}${{PYTHONPATH:+:$PYTHONPATH}} exec {python} -u -m sshd.receive\n")
+            f"exec {python} -I -S {stub}\n")
 
 
 def owner_of(repo):

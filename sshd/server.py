@@ -13,6 +13,7 @@ from core.settings import Settings
 from sshd import hostkey, sweeper
 from sshd.auth import KeyChecker, Realm
 from sshd.controller import Controller
+from sshd.hooks import HookServer
 from sshd.limits import SourceLimits
 from sshd.locks import PushLocks
 from sshd.session import PushSession
@@ -20,13 +21,14 @@ from sshd.transport import GuardedTransport
 from sshd.userauth import KeyAuth
 
 KEY_LOOKUP_SECONDS = 10.0
+HOOK_CHECK_SECONDS = 2.0  # how soon a hook server that exited is started again (pushes meanwhile run slower)
 
 
 def make_factory(settings):
     host_key = hostkey.load_or_create(settings.builder_host_key)
     # A key lookup must end well within the login grace, so that a hung controller is still reported.
     controller = Controller(settings, timeout=min(KEY_LOOKUP_SECONDS, settings.builder_login_grace / 2))
-    PushSession.services = SimpleNamespace(settings=settings, controller=controller,
+    PushSession.services = SimpleNamespace(settings=settings, controller=controller, hook_socket="",
                                            locks=PushLocks(settings.redis_url, settings.push_lock_timeout))
     ssh = factory.SSHFactory()
     ssh.protocol = GuardedTransport
@@ -54,12 +56,17 @@ def listen_description(listen):
 def main():
     settings = Settings.from_env()
     ssh, host_key = make_factory(settings)
+    hook_server = HookServer()
+    hook_server.check(fork=True)  # before any thread: it shares this process's imported pages
     log.startLogging(sys.stdout)
     serve(settings, "builder")
     stop = threading.Event()
     threading.Thread(target=sweeper.listen, args=(settings, Controller(settings), stop), daemon=True,
                      name="sweeper").start()
     reactor.addSystemEventTrigger("before", "shutdown", stop.set)
+    PushSession.services.hook_socket = hook_server.path
+    task.LoopingCall(hook_server.check).start(HOOK_CHECK_SECONDS, now=False)
+    reactor.addSystemEventTrigger("before", "shutdown", hook_server.stop)
     task.LoopingCall(renew_push_locks).start(settings.push_lock_timeout / 3, now=False)
     task.LoopingCall(ssh.limits.forget_expired).start(settings.builder_auth_failure_window, now=False)
     endpoint = endpoints.serverFromString(reactor, listen_description(settings.builder_listen))

@@ -10,7 +10,7 @@ from twisted.internet import error, reactor, threads
 from twisted.python import components, failure, log
 from zope.interface import implementer
 
-from sshd import commands, metrics, outcome, repos
+from sshd import commands, hooks, metrics, outcome, repos
 from sshd.auth import PushUser
 
 FAILED = 128  # what git itself exits with when the remote side refuses
@@ -117,6 +117,8 @@ class PushSession:
                            # the hook runs inside the repository: relative folders must not move with it
                            PIER_STORAGE_PATH=os.path.abspath(settings.storage_path),
                            PIER_GIT_ROOT=os.path.abspath(settings.git_root))
+        if self.services.hook_socket:
+            environment[hooks.VARIABLE] = self.services.hook_socket
         pending = self.protocol.transport
         # setsid: git and its hook get their own process group, so a client that leaves stops them all.
         self.process = reactor.spawnProcess(self.protocol, "/usr/bin/setsid", ["setsid", verb, str(repo)],
