@@ -112,3 +112,24 @@ def test_builds_work_beside_the_caches_and_old_leftovers_are_removed(work):
     os.utime(old, (long_ago, long_ago))
     scratch_folder(settings)
     assert not old.exists() and recent.is_dir()
+
+
+def test_the_dependency_image_is_found_by_a_worker_that_made_it_or_not(work):
+    settings, client = Settings.from_env(), docker.from_env()
+    cache = work / "cache"
+    first, _, _ = compile_in(client, settings, work, "first", cache)
+    second, _, _ = compile_in(client, settings, work, "second", cache)
+    repository = "127.0.0.1:5000/pier-cache-test"
+    try:
+        made, names, key = buildpack.runtime_image(client, settings, first, repository, "one", {})
+        assert names == [".venv"] and buildpack._seen[key] == made.attrs["Parent"]
+        for remembered in (True, False):  # the worker that made it; one started since (it lists the engine's)
+            if not remembered:
+                buildpack._seen.clear()
+            publish = Quiet()
+            again, _, same = buildpack.runtime_image(client, settings, second, repository, "two", {}, publish)
+            assert same == key and again.attrs["Parent"] == made.attrs["Parent"]
+            assert publish.lines == ["Reusing the dependency layer (.venv unchanged)"]
+    finally:
+        for tag in ("one", "two"):
+            client.images.remove(f"{repository}:{tag}", force=True)
