@@ -4,8 +4,9 @@
 every change is also published on the `pier:endpoints` channel with the app id as the message.
 
 Each change also bumps `pier:endpoints:version`. The router records the version its running nginx serves
-in `pier:router:applied` (and `pier:router:alive` while it runs), so a deploy can wait until its new
-containers really receive traffic before it stops the old ones.
+in `pier:router:applied` (and `pier:router:alive` while it runs), and publishes it on `pier:router:routed`,
+so a deploy can wait until its new containers really receive traffic before it stops the old ones (and its
+push can say it is done), hearing it at once.
 """
 import json
 import time
@@ -16,6 +17,8 @@ KEY = "pier:endpoints"
 CHANNEL = "pier:endpoints"
 VERSION = "pier:endpoints:version"
 APPLIED = "pier:router:applied"
+ROUTED = "pier:router:routed"
+RECHECK_SECONDS = 0.5  # a deploy waiting for the router looks again at least this often (is it still alive?)
 ALIVE = "pier:router:alive"
 
 
@@ -45,6 +48,7 @@ class Endpoints:
     def routed(self, version):
         """Called by the router once nginx serves everything up to `version`."""
         self.redis.set(APPLIED, version)
+        self.redis.publish(ROUTED, version)
 
     def router_alive(self, seconds):
         """Called by the router's loop on every turn: deploys wait for it only while it runs."""
@@ -53,13 +57,19 @@ class Endpoints:
     def wait_routed(self, version, timeout):
         """True once the router serves `version` (at most `timeout` seconds); False at once if no router runs."""
         deadline = time.monotonic() + timeout
-        while self.redis.exists(ALIVE):
-            if int(self.redis.get(APPLIED) or 0) >= version:
-                return True
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.05)
-        return False
+        subscription = self.redis.pubsub(ignore_subscribe_messages=True)
+        subscription.subscribe(ROUTED)  # before the first look: a version routed after it is heard
+        try:
+            while self.redis.exists(ALIVE):
+                if int(self.redis.get(APPLIED) or 0) >= version:
+                    return True
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                subscription.get_message(timeout=min(left, RECHECK_SECONDS))
+            return False
+        finally:
+            subscription.close()
 
     def read(self, app_id):
         text = self.redis.hget(KEY, app_id)

@@ -59,8 +59,9 @@ def run_child(connection, hook):
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
             os.close(fd)
-        sys.stdin, sys.stdout, sys.stderr = (open(0, "r", closefd=False), open(1, "w", closefd=False),
-                                             open(2, "w", closefd=False))
+        # line-buffered, as the hook's lines go to the push's terminal as they come
+        sys.stdin, sys.stdout, sys.stderr = (open(0, "r", closefd=False), open(1, "w", 1, closefd=False),
+                                             open(2, "w", 1, closefd=False))
         os.environ.clear()
         os.environ.update(request["env"])
         os.chdir(request["cwd"])

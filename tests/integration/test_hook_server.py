@@ -114,3 +114,16 @@ def test_a_server_forked_from_its_builder_runs_hooks_and_stops(tmp_path):
     assert wait_for(lambda: not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text()
                     .rsplit(")", 1)[1].split()[0], 30), "the forked server outlived its builder"
     forked.stop()
+
+
+def test_a_hook_outlives_its_server_and_still_reports_its_exit_code(server, tmp_path):
+    marker = tmp_path / "marker"
+    process = stub(server.path, tmp_path, {"PROBE_WAIT": str(marker)})
+    process.stdin.write("refs\n")
+    process.stdin.close()
+    assert wait_for(lambda: process.stdout.readline() == "waiting\n", 30)
+    server.process.kill()
+    server.process.wait(10)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 5, "the hook died with its server"
+    assert marker.read_text() == "stopped"
