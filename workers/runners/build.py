@@ -199,7 +199,7 @@ class Build:
         self.later.append(lambda: self.store_slug(source, app_uuid, dependencies, key))
         return merged
 
-    def store_slug(self, slug, app_uuid, dependencies, key):
+    def store_slug(self, slug, app_uuid, dependencies=(), key=None):
         """The slug (Deis's slug.tgz) in object storage, for whoever asks for it later, its dependencies'
         compressed part reused when they did not change (see workers/build/slugs.py). It is written after the
         build said it is done: if the app was destroyed meanwhile (its storage already emptied), it goes again,
