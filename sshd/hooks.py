@@ -1,7 +1,7 @@
 """The hook server: runs pre-receive hooks in processes forked from one that has already imported them.
 
 A push's hook (sshd.receive) took a third of a second to start: Python's start and the imports of Redis,
-requests and Pier's core. The builder starts this server once (`start`); git runs sshd/hook_stub.py, which
+requests and Pier's core. The builder starts this server once (HookServer); git runs sshd/hook_stub.py, which
 hands its stdin, stdout and stderr to the server over a Unix socket in a folder only the builder's user can
 enter. The server forks; the child takes those as its own, with the hook's environment and folder, runs
 sshd.receive and sends back its exit code. The stub forwards SIGTERM (the push's client went away) to the
@@ -113,9 +113,7 @@ class HookServer:
         process, sharing the pages of what it already imported (call it before any thread starts); otherwise
         it is a new Python process."""
         if self.process is None or self.process.poll() is not None:
-            for stale in (self.path, self.path + ".new"):
-                if os.path.exists(stale):
-                    os.unlink(stale)
+            self._remove_socket()
             self.process = _Forked(self.path, self.module) if fork else subprocess.Popen(
                 [sys.executable, "-u", "-m", "sshd.hooks", self.path, self.module], preexec_fn=_die_with_parent,
                 env=dict(os.environ, PYTHONPATH=_python_path()))
@@ -125,10 +123,13 @@ class HookServer:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(10)
-        for stale in (self.path, self.path + ".new"):
+        self._remove_socket()
+        os.rmdir(self.folder)
+
+    def _remove_socket(self):
+        for stale in (self.path, self.path + ".new"):  # a server binds the second and renames it (serve)
             if os.path.exists(stale):
                 os.unlink(stale)
-        os.rmdir(self.folder)
 
 
 class _Forked:

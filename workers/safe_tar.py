@@ -11,6 +11,7 @@ import shutil
 import tarfile
 import tempfile
 import zlib
+from contextlib import contextmanager
 
 # pax and GNU long-name headers are read into memory whole, before any member is seen.
 MAX_HEADER_BYTES = 1024 * 1024
@@ -150,12 +151,20 @@ def pack(directory, fileobj_or_path, prefix="", uid=None, gid=None, only=None, e
     if not isinstance(fileobj_or_path, (str, os.PathLike)):
         _pack(directory, fileobj_or_path, prefix, **options)
         return
-    path = os.fspath(fileobj_or_path)
+    with written(fileobj_or_path) as fileobj:
+        _pack(directory, fileobj, prefix, **options)
+
+
+@contextmanager
+def written(path):
+    """A file to write `path` through: a temporary file beside it, renamed over it once whole, removed if the
+    writing fails."""
+    path = os.fspath(path)
     file_fd, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)),
                                           prefix=f".{os.path.basename(path)}.", suffix=".part")
     try:
         with os.fdopen(file_fd, "wb") as fileobj:
-            _pack(directory, fileobj, prefix, **options)
+            yield fileobj
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)

@@ -40,24 +40,26 @@ def test_a_hook_runs_in_the_server_with_the_stubs_input_output_folder_and_enviro
     assert server.process.poll() is None, "the server ended with the hook"
 
 
-def test_sigterm_to_the_stub_stops_its_hook(server, tmp_path):
+def waiting_hook(server, tmp_path):
+    """A hook that got its input and now waits for SIGTERM; returns (the stub, the marker it writes then)."""
     marker = tmp_path / "marker"
     process = stub(server.path, tmp_path, {"PROBE_WAIT": str(marker)})
     process.stdin.write("refs\n")
     process.stdin.close()
     assert process.stdout.readline() == "stdin refs\n"
     assert wait_for(lambda: process.stdout.readline() == "waiting\n", 30)
+    return process, marker
+
+
+def test_sigterm_to_the_stub_stops_its_hook(server, tmp_path):
+    process, marker = waiting_hook(server, tmp_path)
     process.send_signal(signal.SIGTERM)
     assert process.wait(30) == 5
     assert marker.read_text() == "stopped"
 
 
 def test_a_killed_stub_stops_its_hook(server, tmp_path):
-    marker = tmp_path / "marker"
-    process = stub(server.path, tmp_path, {"PROBE_WAIT": str(marker)})
-    process.stdin.write("refs\n")
-    process.stdin.close()
-    assert wait_for(lambda: process.stdout.readline() == "waiting\n", 30)
+    process, marker = waiting_hook(server, tmp_path)
     process.kill()
     assert wait_for(marker.exists, 30), "the hook went on after its stub was killed"
 
@@ -117,11 +119,7 @@ def test_a_server_forked_from_its_builder_runs_hooks_and_stops(tmp_path):
 
 
 def test_a_hook_outlives_its_server_and_still_reports_its_exit_code(server, tmp_path):
-    marker = tmp_path / "marker"
-    process = stub(server.path, tmp_path, {"PROBE_WAIT": str(marker)})
-    process.stdin.write("refs\n")
-    process.stdin.close()
-    assert wait_for(lambda: process.stdout.readline() == "waiting\n", 30)
+    process, marker = waiting_hook(server, tmp_path)
     server.process.kill()
     server.process.wait(10)
     process.send_signal(signal.SIGTERM)

@@ -13,7 +13,6 @@ their files (paths, modes, links and contents) and of the stack: unchanged depen
 engine and reuse it as it is, neither packed, sent to the engine, built nor pushed again (the registry already
 holds its layer), whichever app made it.
 """
-import errno
 import hashlib
 import json
 import os
@@ -98,16 +97,6 @@ def default_process_types(release_yaml):
     return {str(k): str(v) for k, v in types.items() if v}
 
 
-def _move(source, target):
-    """Renames a folder; copies it where the two sit on different filesystems."""
-    try:
-        os.rename(source, target)
-    except OSError as exc:
-        if exc.errno != errno.EXDEV:
-            raise
-        shutil.move(source, target)
-
-
 @contextmanager
 def cache_in(app_dir, cache_dir, keep=True):
     """The app's build cache in `app_dir/.pier-cache` for the build, then back in `cache_dir` (also after a
@@ -118,7 +107,7 @@ def cache_in(app_dir, cache_dir, keep=True):
         raise BuildFailed(f"The pushed source has a {CACHE_IN_APP} entry at its top, where Pier puts the build "
                           "cache during the build: remove it from the repository and push again")
     if keep and cache_dir.is_dir():
-        _move(cache_dir, inside)
+        shutil.move(cache_dir, inside)  # a rename on one filesystem, else a copy
     else:
         shutil.rmtree(cache_dir, ignore_errors=True)
         inside.mkdir()
@@ -128,7 +117,7 @@ def cache_in(app_dir, cache_dir, keep=True):
         if keep:
             shutil.rmtree(cache_dir, ignore_errors=True)  # nothing should be there: the cache was in the build
             cache_dir.parent.mkdir(parents=True, exist_ok=True)
-            _move(inside, cache_dir)
+            shutil.move(inside, cache_dir)
         else:
             shutil.rmtree(inside, ignore_errors=True)
 
@@ -235,7 +224,7 @@ def dependencies_image(client, settings, app_dir, names):
     key = fingerprint(app_dir, names, stack.id)
     stack_layers = _layers(stack)
     for image in _labelled(client, key):
-        if _layers(image)[:len(stack_layers)] == stack_layers and image.labels.get(DEPENDENCIES_LABEL) == key:
+        if _layers(image)[:len(stack_layers)] == stack_layers:
             _seen[key] = image.id
             return image.id, True, key
     made = _layer(client, stack.id, app_dir, names, {DEPENDENCIES_LABEL: key})
@@ -264,7 +253,7 @@ def _layers(image):
 def runtime_image(client, settings, app_dir, repository, tag, labels, publish=None):
     """The stack, a dependencies layer, the slug layer: tagged `repository:tag`. Returns the image, the
     dependency folders and their fingerprint (None without any)."""
-    entries = sorted(name for name in os.listdir(app_dir) if name != CACHE_IN_APP)
+    entries = sorted(os.listdir(app_dir))  # the cache is out of app_dir again (cache_in)
     dependencies = [name for name in entries if name in DEPENDENCY_DIRS and (app_dir / name).is_dir()]
     base, key = settings.stack_image, None
     if dependencies:

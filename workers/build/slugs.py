@@ -8,7 +8,6 @@ Parts unused for PART_DAYS are removed when a new one is made.
 """
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,19 +22,12 @@ def pack(cache_root, slug_dir, target, dependencies, key):
     """Writes slug.tgz of `slug_dir` at `target`; `dependencies` are its top-level dependency folders, `key`
     their fingerprint (no reuse without one). Returns whether the dependencies' part was reused."""
     reused = False
-    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(target)), suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            if dependencies and key:
-                part, reused = dependencies_part(Path(cache_root) / PARTS, slug_dir, dependencies, key)
-                with open(part, "rb") as kept:
-                    shutil.copyfileobj(kept, out, 1 << 20)
-            names = set(dependencies)
-            safe_tar.pack(slug_dir, out, only=lambda name: name not in names, level=LEVEL)
-        os.replace(temporary, target)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with safe_tar.written(target) as out:
+        if dependencies and key:
+            part, reused = dependencies_part(Path(cache_root) / PARTS, slug_dir, dependencies, key)
+            with open(part, "rb") as kept:
+                shutil.copyfileobj(kept, out, 1 << 20)
+        safe_tar.pack(slug_dir, out, only=lambda name: name not in dependencies, level=LEVEL)
     return reused
 
 
@@ -48,8 +40,7 @@ def dependencies_part(folder, slug_dir, dependencies, key):
     except FileNotFoundError:
         pass
     folder.mkdir(parents=True, exist_ok=True)
-    names = set(dependencies)
-    safe_tar.pack(slug_dir, part, only=lambda name: name in names, end=False, level=LEVEL)
+    safe_tar.pack(slug_dir, part, only=lambda name: name in dependencies, end=False, level=LEVEL)
     forget_old(folder)
     return part, False
 
