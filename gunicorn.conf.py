@@ -1,6 +1,9 @@
 # Gunicorn settings for the controller (and for bench/api.py's baseline, so both are served alike).
+import gc
 import multiprocessing
 import os
+
+gc.disable()  # until when_ready: no freed holes in the pages the workers will share (as the gc module advises)
 
 bind = os.environ.get("PIER_BIND", "0.0.0.0:8000")
 worker_class = "gthread"
@@ -35,6 +38,18 @@ if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
 def child_exit(server, worker):
     from prometheus_client import multiprocess
     multiprocess.mark_process_dead(worker.pid)
+
+
+def when_ready(server):
+    """Before the first worker is forked (the app is loaded: preload_app): what the workers share."""
+    app = server.app.wsgi()
+    if "sqlalchemy" in getattr(app, "extensions", {}):  # bench/api.py's bare Flask baseline has none
+        from core.pool import before_fork
+        problem = before_fork(app)
+        if problem:
+            server.log.warning("%s; each worker will connect on its own", problem)
+    gc.freeze()  # the collector leaves what is there now alone, so the pages the workers share stay shared
+    gc.enable()
 
 
 def post_fork(server, worker):

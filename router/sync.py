@@ -95,6 +95,7 @@ def main():
     settings = flask_app.config["PIER"]
     nginx = Nginx(os.path.abspath(settings.router_runtime), settings.router_listen)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so that `finally` stops nginx
+    parent = os.getppid()
     log.info("router listening on %s", settings.router_listen)
     serve(settings, "router")
     # always followed, metrics endpoint or not: it is also what keeps nginx's metrics log from growing
@@ -123,7 +124,10 @@ def main():
                 pubsub = None
                 time.sleep(RECHECK_SECONDS)
     finally:
-        nginx.stop()
+        if os.getppid() == parent:
+            nginx.stop()
+        else:  # what started the router died (the workers' fleet: its children get SIGTERM with it)
+            log.warning("the router's parent is gone: nginx serves on, and the next router takes it over")
 
 
 if __name__ == "__main__":

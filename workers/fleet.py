@@ -1,14 +1,16 @@
-"""The workers' processes (workers/Procfile), forked from one parent that has imported what they all use.
+"""Pier's processes but the controller (workers/Procfile: the Celery workers, beat, flower, the log watcher, the
+router and the builder), forked from one parent that has imported what they all use.
 
     python -m workers.fleet [-f workers/Procfile] [NAME ...]
 
 Each line of workers/Procfile is a process of its own, as if started alone, but it is forked from this parent
-after the parent imported Celery, the Flask app, SQLAlchemy, the task modules and the Docker SDK: the children
-share those pages instead of each importing its own copy (bench/footprint.py shows the difference). A line is a
+after the parent imported Celery, the Flask app, SQLAlchemy, the task modules and the Docker SDK, configured the
+models' mappers and made the database's first connection (core/pool.py's before_fork): the children share those
+pages instead of each making its own copy (bench/footprint.py shows the difference). A line is a
 Celery command (`celery ARGUMENTS`) or a module (`python -m MODULE ARGUMENTS`); nothing goes through a shell.
 
 Each child is named after its line (`pier-worker`, `pier-beat`… in ps, top and /proc/PID/comm), prefixes its
-output with that name, and dies with the parent. A child that exits, for whatever reason, is forked again after
+output with that name, and dies with the parent (the router leaves its nginx serving, for the next router). A child that exits, for whatever reason, is forked again after
 a pause that doubles from 1 s to 30 s, as scripts/supervise does for the Procfile's lines. SIGTERM or SIGINT
 is passed on to every child; those still running after 10 s are killed.
 
@@ -35,7 +37,7 @@ PROCFILE = Path(__file__).resolve().parent / "Procfile"
 # workers.flower is left out: it puts flower's login into its process's environment.
 PRELOAD = ("workers.main", "celery.bin.celery", "celery.apps.worker", "celery.apps.beat", "celery.worker.components",
            "celery.concurrency.thread", "celery.events.state", "kombu.transport.redis", "flower.command",
-           "workers.light", "docker")
+           "workers.light", "docker", "cryptography.x509", "bcrypt")
 HANDLED = {signal.SIGCHLD, signal.SIGTERM, signal.SIGINT}
 PR_SET_PDEATHSIG = 1
 
@@ -65,10 +67,14 @@ def say(text):
 def preload():
     for module in PRELOAD:
         importlib.import_module(module)
-    from workers.main import celery
+    from core.pool import before_fork
+    from workers.main import celery, flask_app
     celery.loader.import_default_modules()  # the task modules
-    gc.collect()
+    problem = before_fork(flask_app)
+    if problem:
+        say(f"{problem}; each process will connect on its own")
     gc.freeze()  # the collector never writes to what was imported, so those pages stay shared
+    gc.enable()
     if threading.active_count() != 1:
         raise FleetError("a thread started while importing: forking now would be unsafe")
 
@@ -213,6 +219,7 @@ def main(argv=None):
     parser.add_argument("-f", "--procfile", default=PROCFILE)
     parser.add_argument("names", nargs="*", help="the lines to run (all by default)")
     options = parser.parse_args(argv)
+    gc.disable()  # until preload() is done: no freed holes in the pages the children will share
     try:
         lines = read_procfile(options.procfile)
         unknown = [name for name in options.names if name not in lines]
