@@ -30,6 +30,7 @@ from router.routes import attached_certificates, desired_routes
 log = logging.getLogger("pier.router")
 RECHECK_SECONDS = 1.0
 ALIVE_SECONDS = 5  # how long a silent router still counts as running, for deploys waiting on it
+REPLACED_SECONDS = 30  # as long, after a router whose parent died: the next one is on its way (the fleet's restart)
 _reported = set()  # problems already logged, so that a bad config value is logged once, not every second
 VERDICTS = Verdicts()  # nginx's verdicts on the tenants' certificates, for the life of the process
 
@@ -128,6 +129,10 @@ def main():
             nginx.stop()
         else:  # what started the router died (the workers' fleet: its children get SIGTERM with it)
             log.warning("the router's parent is gone: nginx serves on, and the next router takes it over")
+            try:  # deploys keep waiting for the next router to route their release before stopping the old one
+                endpoints.router_alive(REPLACED_SECONDS)
+            except redis.RedisError:
+                pass  # no broker: no deploy can wait on it either
 
 
 if __name__ == "__main__":

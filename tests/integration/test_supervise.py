@@ -64,3 +64,22 @@ def test_only_the_named_processes_run(tmp_path):
     assert "one" not in log.read_text().replace("done", "")
     unknown = subprocess.run([str(SUPERVISE), "-f", str(procfile), "three"], capture_output=True, text=True)
     assert unknown.returncode != 0 and "not in" in unknown.stderr and "three" in unknown.stderr
+
+
+def test_what_a_killed_process_left_behind_neither_holds_its_restart_nor_outlives_the_grace(tmp_path):
+    # a parent whose child keeps the output open, as the fleet's Celery workers do while they finish their jobs
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("parent: sleep 1000 & echo left $!; wait\n")
+    log = tmp_path / "out.log"
+    with open(log, "w") as out:
+        supervisor = subprocess.Popen([str(SUPERVISE), "-f", str(procfile)], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        left = int(wait_until(lambda: re.search(r"parent \| left (\d+)", log.read_text())).group(1))
+        first = int(re.search(r"parent \| started with pid (\d+)", log.read_text()).group(1))
+        os.kill(first, signal.SIGKILL)
+        wait_until(lambda: len(re.findall(r"parent \| started with pid", log.read_text())) == 2)
+        assert alive(left)  # restarted while the leftover still held the output
+        wait_until(lambda: not alive(left), seconds=30)  # then killed, after its grace
+    finally:
+        supervisor.send_signal(signal.SIGTERM)
+        supervisor.wait(timeout=30)
