@@ -3,6 +3,7 @@
 Every process that touches the database stands on it: the controller adds its blueprints, the workers bind
 Celery to it, the router reads routes through it.
 """
+import functools
 import logging
 import os
 
@@ -37,6 +38,14 @@ def create_core_app(settings=None, name="pier", migrations=False):
     if migrations:
         add_migrations(app)
     return app
+
+
+@functools.cache
+def process_app():
+    """The process's own core app, from its environment, made on first use: the workers bind Celery to it and the
+    router reads the routes through it. In the workers' fleet the parent made it, configured the mappers and made
+    its engine's first connection before forking (core/pool.py's before_fork), so each child finds it ready."""
+    return create_core_app(name="pier")
 
 
 def add_migrations(app):

@@ -15,7 +15,7 @@ import time
 import redis
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.app import create_core_app
+from core.app import process_app
 from core.endpoints import CHANNEL, Endpoints
 from core.extensions import db
 from core.metrics import serve
@@ -92,7 +92,7 @@ def wait_for_changes(pubsub, seconds=RECHECK_SECONDS):
 
 
 def main():
-    flask_app = create_core_app(name="router")
+    flask_app = process_app()
     settings = flask_app.config["PIER"]
     nginx = Nginx(os.path.abspath(settings.router_runtime), settings.router_listen)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so that `finally` stops nginx

@@ -30,7 +30,7 @@ class FlaskTask(Task):
 def make_celery(flask_app):
     settings = flask_app.config["PIER"]
 
-    celery = Celery(flask_app.name, task_cls=FlaskTask)
+    celery = Celery("workers", task_cls=FlaskTask)
     celery.flask_app = flask_app
     configure(celery, settings)
     celery.conf.include = TASK_MODULES

@@ -67,10 +67,11 @@ def say(text):
 def preload():
     for module in PRELOAD:
         importlib.import_module(module)
+    from core.app import process_app
     from core.pool import before_fork
-    from workers.main import celery, flask_app
+    from workers.main import celery
     celery.loader.import_default_modules()  # the task modules
-    problem = before_fork(flask_app)
+    problem = before_fork(process_app())  # the app the Celery workers and the router use
     if problem:
         say(f"{problem}; each process will connect on its own")
     gc.freeze()  # the collector never writes to what was imported, so those pages stay shared
