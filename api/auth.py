@@ -8,6 +8,7 @@ from flask.ctx import _AppCtxGlobals
 from flask.sessions import SessionInterface
 from sqlalchemy import bindparam
 
+from core import statements
 from core.access import can_use_app, find_app
 from core.errors import Forbidden, NotAuthenticated
 from core.extensions import db
@@ -98,7 +99,7 @@ def token_from_header():
         raise NotAuthenticated("Invalid token header.")
     if request.method in READ_METHODS:
         read_without_transaction()
-    token = db.session.connection().execute(_token_statement(), {"key_hash": hash_token(key)}).one_or_none()
+    token = statements.one_or_none(_token_statement(), key_hash=hash_token(key))
     if token is None or not token.is_active:
         raise NotAuthenticated("Invalid token.")
     if users.token_expired(token):

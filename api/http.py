@@ -5,6 +5,7 @@ from flask import current_app, jsonify, request, url_for
 from marshmallow import RAISE
 from sqlalchemy import func
 
+from core import statements
 from core.errors import BadRequest, ValidationError
 from core.extensions import db
 
@@ -108,9 +109,8 @@ def paginate_json(page_select, count_select, **params):
     beside the caller's params; `count_select` counts all rows without building their JSON. The caller builds
     both once (see api/views/apps.py)."""
     limit, offset = _page_window()
-    connection = db.session.connection()  # Core statements: the ORM's layer over them costs CPU for nothing
-    count = connection.execute(count_select, params).scalar()
-    rows = connection.execute(page_select, dict(params, limit=limit, offset=offset)).scalars().all()
+    count = statements.scalar(count_select, **params)  # on the driver: SQLAlchemy's execution costs CPU for nothing
+    rows = statements.scalars(page_select, **params, limit=limit, offset=offset)
     following, previous = _page_links(count, limit, offset)
     envelope = json.dumps({"count": count, "next": following, "previous": previous})
     body = envelope[:-1] + ', "results": [' + ",".join(rows) + "]}"

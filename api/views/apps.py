@@ -10,6 +10,7 @@ from api.blueprint import v2
 from api.http import created, json_body, load, no_content, paginate_json, sql_when
 from api.operations import respond
 from api.schemas.resources import dump_app
+from core import statements
 from core.access import is_owner_or_admin, may_use, user_by_name
 from core.errors import Forbidden, not_found
 from core.extensions import db
@@ -80,7 +81,7 @@ def create_app():
 @v2.route("/apps/<app_id>", methods=["GET"])
 def app_info(app_id):
     # The hottest single read: one statement instead of the app with its owner, then jsonify in Python.
-    row = db.session.connection().execute(_info_statement(), {"app_id": app_id, "user_id": g.caller.id}).one_or_none()
+    row = statements.one_or_none(_info_statement(), app_id=app_id, user_id=g.caller.id)
     if row is None:
         raise not_found("App")
     owner_id, shared, body = row
