@@ -3,6 +3,7 @@ scripts/supervise), on a Redis and a PostgreSQL of its own so a test may flush, 
 apps deployed through its API and load sent through its router.
 
 Used by tests/faults (which assert) and bench/faults.py (which prints the figures)."""
+import http.client
 import os
 import signal
 import subprocess
@@ -63,7 +64,7 @@ class FaultPlatform:
                 return answer.status, answer.read().decode()
         except urllib.error.HTTPError as error:
             return error.code, ""
-        except OSError as error:
+        except (OSError, http.client.HTTPException) as error:  # a refused connection, a truncated answer
             return 0, repr(error)
 
     def containers(self, app):
