@@ -1,5 +1,6 @@
 """Pooled database connections the server closed are replaced at checkout (core.pool), without the round trip
 SQLAlchemy's pre-ping costs: a request after a database restart never fails on a dead pooled connection."""
+import os
 import time
 
 from sqlalchemy import create_engine, text
@@ -65,3 +66,23 @@ def test_a_live_idle_connection_is_kept_and_an_old_one_is_pinged(app, monkeypatc
         assert db.session.execute(text("SELECT pg_backend_pid()")).scalar() == first
         db.session.remove()
         db.engine.dispose()
+
+
+def test_before_fork_leaves_the_mappers_and_the_dialect_ready_and_no_connection_open(app):
+    flask_app = create_core_app(settings_for_tests())
+    assert pool.before_fork(flask_app) is None
+    with flask_app.app_context():
+        engine = db.engine
+        assert engine.dialect.server_version_info is not None  # learnt on the first connection
+        assert engine.pool.checkedin() == 0 and engine.pool.checkedout() == 0  # none crosses the fork
+        db.session.execute(text("SELECT 1"))  # a child's first query still connects
+        db.session.remove()
+        engine.dispose()
+
+
+def test_before_fork_without_a_database_says_so_and_leaves_the_environment_as_it_was(app, monkeypatch):
+    monkeypatch.delenv("PGCONNECT_TIMEOUT", raising=False)
+    flask_app = create_core_app(settings_for_tests(database_url="postgresql+psycopg://pier:x@127.0.0.1:1/none"))
+    problem = pool.before_fork(flask_app)
+    assert problem.startswith("no database connection before forking (OperationalError)")
+    assert "PGCONNECT_TIMEOUT" not in os.environ
