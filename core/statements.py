@@ -44,7 +44,8 @@ def execute(statement, params):
     except DriverError as error:
         if driver.broken or driver.closed:
             connection.invalidate(error)
-        raise DBAPIError.instance(sql, arguments, error, DriverError) from error
+        # parameters hidden: the token's statement carries a token's hash
+        raise DBAPIError.instance(sql, arguments, error, DriverError, hide_parameters=True) from error
 
 
 def one_or_none(statement, **params):

@@ -10,9 +10,10 @@ pages instead of each making its own copy (bench/footprint.py shows the differen
 Celery command (`celery ARGUMENTS`) or a module (`python -m MODULE ARGUMENTS`); nothing goes through a shell.
 
 Each child is named after its line (`pier-worker`, `pier-beat`… in ps, top and /proc/PID/comm), prefixes its
-output with that name, and dies with the parent (the router leaves its nginx serving, for the next router). A child that exits, for whatever reason, is forked again after
-a pause that doubles from 1 s to 30 s, as scripts/supervise does for the Procfile's lines. SIGTERM or SIGINT
-is passed on to every child; those still running after 10 s are killed.
+output with that name, and dies with the parent (the router leaves its nginx serving, for the next router). A
+child that exits, for whatever reason, is forked again after a pause that doubles from 1 s to 30 s, as
+scripts/supervise does for the Procfile's lines. SIGTERM or SIGINT is passed on to every child; those still
+running after 10 s are killed.
 
 The chart runs each of these lines in a pod of its own (image/entrypoint reads this file too): pods share
 no memory, so there is nothing to gain from a parent there.

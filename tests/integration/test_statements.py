@@ -50,7 +50,9 @@ def test_a_statement_that_needs_sqlalchemys_type_processing_is_refused(ctx):
 def test_a_connection_the_server_dropped_fails_as_sqlalchemy_fails_and_is_not_used_again(ctx):
     pid = statements.scalar(select(func.pg_backend_pid()))  # the session's connection, checked out
     _terminate(settings_for_tests().database_url, [pid])
-    with pytest.raises(OperationalError):
-        statements.scalar(select(func.pg_backend_pid()))
+    with pytest.raises(OperationalError) as failure:
+        statements.scalar(select(func.pg_backend_pid()).where(literal_column("'secret-hash'") != bindparam("k")),
+                          k="another-secret")
+    assert "SQL parameters hidden" in str(failure.value) and "another-secret" not in str(failure.value)
     db.session.remove()
     assert statements.scalar(select(func.pg_backend_pid())) != pid
