@@ -62,7 +62,10 @@ def read_procfile(path):
 
 
 def say(text):
-    print(f"{time.strftime('%H:%M:%S')} fleet | {text}", file=sys.stderr, flush=True)
+    # One write: stderr is unbuffered, and print() would write the text and its newline apart, letting a child's
+    # line fall between them in the output the fleet shares with its children.
+    sys.stderr.write(f"{time.strftime('%H:%M:%S')} fleet | {text}\n")
+    sys.stderr.flush()
 
 
 def preload():

@@ -11,7 +11,7 @@ import pytest
 
 from tests.support.services import wait_until
 from tests.support.workers import ROOT, worker_env
-from workers.fleet import FleetError, read_procfile
+from workers.fleet import FleetError, read_procfile, say
 
 LINES = "sleeper: python -m http.server 0 --bind 127.0.0.1\nteller: python -m platform\n"
 
@@ -106,3 +106,19 @@ def test_the_workers_procfile_is_one_the_fleet_runs():
     assert {"worker", "builds", "runs", "periodic", "beat", "flower", "watcher", "router", "builder"} == set(lines)
     assert (ROOT / "Procfile").read_text().count("python -m workers.fleet") == 1
     assert [line.partition(":")[0] for line in (ROOT / "Procfile").read_text().splitlines()] == ["web", "workers"]
+
+
+def test_a_line_of_the_fleet_is_one_write(monkeypatch):
+    """The fleet's children write to the same output: a line written in two parts could get one of theirs in
+    between (which is how a test once read the pid of a process from before a restart)."""
+    writes = []
+
+    class Recorder:
+        def write(self, text):
+            writes.append(text)
+
+        def flush(self):
+            pass
+    monkeypatch.setattr(sys, "stderr", Recorder())
+    say("beat started with pid 7080")
+    assert len(writes) == 1 and re.fullmatch(r"\d\d:\d\d:\d\d fleet \| beat started with pid 7080\n", writes[0])

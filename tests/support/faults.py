@@ -91,7 +91,7 @@ class FaultPlatform:
     # -- faults ------------------------------------------------------------------------------------------
     def kill_process(self, name):
         """SIGKILL of one Pier process; the supervisor starts it again."""
-        pid = self.platform.pid_of(name)
+        pid = wait_until(lambda: running(self.platform.pid_of(name)), 35, f"{name} running (it may be pausing)")
         os.kill(pid, signal.SIGKILL)
         return pid
 
@@ -195,6 +195,15 @@ class Load(threading.Thread):
         last_wrong = max((i for i, a in enumerate(answers) if (a[1], a[2]) != (200, body)), default=-1)
         good = answers[last_wrong + 1:]
         return good[0][0] if len(good) >= steady else None
+
+
+def running(pid):
+    """The pid if that process is alive, else None."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, TypeError):  # TypeError: no pid at all
+        return None
+    return pid
 
 
 def wait_until(check, seconds, what):
