@@ -74,7 +74,9 @@ def preload():
     from core.app import process_app
     from core.pool import before_fork
     from workers.main import celery
+    from workers.warm_up import warm_up
     celery.loader.import_default_modules()  # the task modules
+    warm_up()  # Celery's start-up run once here, so the Celery children write less into the pages they share
     problem = before_fork(process_app())  # the app the Celery workers and the router use
     if problem:
         say(f"{problem}; each process will connect on its own")

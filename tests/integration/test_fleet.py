@@ -5,6 +5,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,26 @@ def test_a_line_of_the_fleet_is_one_write(monkeypatch):
     monkeypatch.setattr(sys, "stderr", Recorder())
     say("beat started with pid 7080")
     assert len(writes) == 1 and re.fullmatch(r"\d\d:\d\d:\d\d fleet \| beat started with pid 7080\n", writes[0])
+
+
+def test_the_warm_up_before_forking_starts_nothing_and_reaches_none_of_pier_s_handlers(app):
+    """warm_up builds a Celery worker and a beat scheduler in the fleet's parent: it must leave nothing behind
+    that a fork would copy (a thread, a socket, a file) and must not start Pier's metrics endpoint."""
+    from celery.signals import worker_init
+
+    from workers.main import celery
+    from workers.warm_up import warm_up
+
+    def fds():
+        return {fd for fd in os.listdir("/proc/self/fd") if os.path.exists(f"/proc/self/fd/{fd}")}
+    threads, opened, senders = threading.enumerate(), fds(), []
+
+    def record(sender=None, **_):
+        senders.append(sender)
+    worker_init.connect(record, weak=False)
+    try:
+        warm_up()
+    finally:
+        worker_init.disconnect(record)
+    assert threading.enumerate() == threads and fds() == opened
+    assert len(senders) == 1 and senders[0].app is not celery and senders[0].app.conf.broker_url == "memory://"
