@@ -7,7 +7,8 @@ Each line of workers/Procfile is a process of its own, as if started alone, but 
 after the parent imported Celery, the Flask app, SQLAlchemy, the task modules and the Docker SDK, configured the
 models' mappers, made the database's first connection (core/pool.py's before_fork) and ran a Celery worker's and
 beat's start-up once (workers/warm_up.py): the children share those pages instead of each making its own copy
-(bench/footprint.py shows the difference). A line is a Celery command (`celery ARGUMENTS`) or a module (`python -m MODULE ARGUMENTS`); nothing goes through a shell.
+(bench/footprint.py shows the difference). A line is a Celery command (`celery ARGUMENTS`) or a module
+(`python -m MODULE ARGUMENTS`); nothing goes through a shell.
 
 Each child is named after its line (`pier-worker`, `pier-beat`… in ps, top and /proc/PID/comm), prefixes its
 output with that name, and dies with the parent (the router leaves its nginx serving, for the next router). A
