@@ -1,8 +1,10 @@
 """The build cache on the worker's machine: moved into the source's folder for a build and back, so that the
 Python buildpack links an unchanged venv into the slug instead of copying it. Real stack image, real engine."""
+import dataclasses
 import os
 import shutil
 import time
+import uuid
 from pathlib import Path
 
 import docker
@@ -10,7 +12,7 @@ import pytest
 
 from core.settings import Settings
 from workers.build import BuildFailed, buildpack
-from workers.runners.build import SCRATCH, scratch_folder
+from workers.runners.build import SCRATCH, SWEPT, forget_destroyed_caches, scratch_folder
 
 TOP = Path(__file__).resolve().parents[2]
 QUICKSTART = TOP / "examples" / "python-app"
@@ -133,3 +135,22 @@ def test_the_dependency_image_is_found_by_a_worker_that_made_it_or_not(work):
     finally:
         for tag in ("one", "two"):
             client.images.remove(f"{repository}:{tag}", force=True)
+
+
+def test_the_caches_of_destroyed_apps_are_removed_a_day_after_their_last_use(app, alice, work):
+    """After a build, at most once an hour: the caches of apps that are gone, untouched for a day."""
+    settings = dataclasses.replace(app.config["PIER"], build_cache_path=str(work))
+    living = alice.post("/v2/apps", {"id": "living"}).json["uuid"]
+    gone = str(uuid.uuid4())
+    for name in (living, gone, SCRATCH, "not-a-uuid"):
+        (work / name / "venv").mkdir(parents=True)
+    later = time.time() + 2 * 86400
+    with app.app_context():
+        forget_destroyed_caches(settings)  # all touched just now: kept
+        assert (work / gone).exists() and (work / SWEPT).exists()
+        forget_destroyed_caches(settings, now=later)
+    assert sorted(entry.name for entry in work.iterdir()) == sorted([living, SCRATCH, "not-a-uuid", SWEPT])
+    (work / gone).mkdir()
+    with app.app_context():
+        forget_destroyed_caches(settings, now=later - 1800)  # half an hour after the last sweep
+    assert (work / gone).exists()

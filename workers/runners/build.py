@@ -5,6 +5,7 @@ release it through `hooks/build`: builds never touch releases themselves. What n
 buildpack app's slug) happens after the build has said it is done.
 """
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import docker
 from docker.errors import DockerException
+from sqlalchemy import select
 
 from core.build_output import Publisher
 from core.extensions import db
@@ -28,6 +30,9 @@ from workers.registry_gate import GateClosed, RegistryGate
 log = logging.getLogger("pier.builds")
 SCRATCH = ".builds"  # in the build cache's folder: the builds running on this machine
 STALE_MARGIN = 600  # seconds past the build timeout after which a build's folder is a leftover
+SWEPT = ".swept"  # in the build cache's folder: its time is when the caches of destroyed apps were last removed
+SWEEP_SECONDS = 3600
+DESTROYED_GRACE = 86400  # seconds a destroyed app's cache is kept after it was last touched
 
 
 def run(settings, build_id, app_id, sha, buildpack_url="", disable_cache=False):
@@ -62,6 +67,7 @@ def run(settings, build_id, app_id, sha, buildpack_url="", disable_cache=False):
             job.afterwards()
     finally:
         client.close()
+        forget_destroyed_caches(settings)
 
 
 def _app(app_id):
@@ -92,6 +98,46 @@ def scratch_folder(settings):
         except FileNotFoundError:  # another build's cleanup got there first
             pass
     return folder
+
+
+def forget_destroyed_caches(settings, now=None):
+    """Removes the build caches of apps that no longer exist, on the machine that keeps them (the builds
+    worker's): at most once an hour, after a build, so a build never waits for it. A cache is named by its app's
+    uuid, which no later app gets, so an app gone is a cache nobody will use; one touched in the last day is kept
+    all the same (a build of it may still be running, or the folder may be shared with another platform's
+    database, as a development checkout's is with its tests'). Never fails the build: what goes wrong is
+    logged."""
+    now = time.time() if now is None else now
+    root = Path(settings.build_cache_path).resolve()
+    marker = root / SWEPT
+    try:
+        if now - marker.stat().st_mtime < SWEEP_SECONDS:
+            return
+    except FileNotFoundError:
+        pass
+    try:
+        marker.touch()
+        os.utime(marker, (now, now))
+        folders = {entry.name: entry for entry in root.iterdir() if _is_uuid(entry.name) and entry.is_dir()
+                   and now - max(entry.stat().st_mtime, entry.stat().st_ctime) > DESTROYED_GRACE}
+        if not folders:
+            return
+        uuids = [uuid.UUID(name) for name in folders]
+        kept = {str(found) for found in db.session.scalars(select(App.uuid).where(App.uuid.in_(uuids)))}
+        db.session.rollback()
+        for name in folders.keys() - kept:
+            log.info("removing the build cache of the destroyed app %s", name)
+            shutil.rmtree(folders[name], ignore_errors=True)
+    except Exception:  # noqa: BLE001 - the build is done; the next sweep tries again
+        db.session.rollback()
+        log.exception("removing the build caches of destroyed apps")
+
+
+def _is_uuid(name):
+    try:
+        return str(uuid.UUID(name)) == name
+    except ValueError:
+        return False
 
 
 @dataclass
