@@ -15,8 +15,9 @@ Scenarios, medians over --rounds each:
 - the floor: `docker run` of the quickstart's release image, with its command, until it answers.
 Each push starts --pause seconds (5) after the one before, once its old container has drained and stopped and
 its slug is stored: back to back, a push's deploy waits for the previous one to settle (2 s of drain) and its
-build shares the CPU with the previous slug's compression. Where the time went comes from the push's own lines (the build's and the launch's timings) and the
-moments they arrived. Then push throughput through Pier's SSH daemon and OpenSSH's sshd (the baseline).
+build shares the CPU with the previous slug's compression. Where the time went comes from the push's own lines
+(the build's and the launch's timings) and the moments they arrived. Then push throughput through Pier's SSH
+daemon and OpenSSH's sshd (the baseline).
 A benchmark, not a test: it never fails on a figure.
 """
 import argparse

@@ -266,7 +266,8 @@ class Settings:
         if self.build_timeout < 1:
             raise SettingsError("PIER_BUILD_TIMEOUT must be at least 1 second")
         for variable, name in (("PIER_LOG_LINES", "log_lines"), ("PIER_MAX_BODY_BYTES", "max_body_bytes"),
-                               ("PIER_JOB_TIME_LIMIT", "job_time_limit"), ("PIER_MAX_APPS_PER_USER", "max_apps_per_user"),
+                               ("PIER_JOB_TIME_LIMIT", "job_time_limit"),
+                               ("PIER_MAX_APPS_PER_USER", "max_apps_per_user"),
                                ("PIER_MAX_REPLICAS", "max_replicas"), ("PIER_MAX_CONFIG_BYTES", "max_config_bytes"),
                                ("PIER_MAX_RUNS_PER_USER", "max_runs_per_user"),
                                ("PIER_LOG_FOLLOW_PER_USER", "log_follow_per_user"),

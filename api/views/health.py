@@ -43,7 +43,8 @@ def backup_detail():
     elif outcome.state == "failed":
         lines.append(f"backups: the last one FAILED at {when(outcome.updated)}: {outcome.error}")
     else:
-        lines.append(f"backups: the last {outcome.params.get('type', 'full')} backup succeeded at {when(outcome.updated)}")
+        kind = outcome.params.get("type", "full")
+        lines.append(f"backups: the last {kind} backup succeeded at {when(outcome.updated)}")
     try:
         archived, failed = db.session.execute(text(
             "SELECT last_archived_time, last_failed_time FROM pg_stat_archiver")).one()
