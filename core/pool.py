@@ -51,12 +51,14 @@ def server_closed(dbapi_connection):
     return bool(poller.poll(0))
 
 
-def before_fork(flask_app):
+def before_fork(flask_app, warm_ups=()):
     """In a parent about to fork processes that use `flask_app`'s database (the workers' fleet, gunicorn's
     master): configures SQLAlchemy's mappers and makes the engines' first connection, on which the dialect learns
     the server's version and settings, then closes it. Each child would otherwise do both on its first query,
-    writing about 10 MiB of pages of its own (bench/footprint.py); done here, they share them. No connection
-    crosses the fork. Returns None, or what went wrong (no database yet: each child then connects on its own)."""
+    writing about 10 MiB of pages of its own (bench/footprint.py); done here, they share them. `warm_ups` are
+    functions of the app run on that connection, in the app's context: a child's own reads, done once here
+    (router.sync's warm_up). No connection crosses the fork. Returns None, or what went wrong (no database yet:
+    each child then connects on its own; a warm-up that failed: the child does that work itself)."""
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.orm import configure_mappers
@@ -67,15 +69,23 @@ def before_fork(flask_app):
     timeout = "PGCONNECT_TIMEOUT" not in os.environ
     if timeout:
         os.environ["PGCONNECT_TIMEOUT"] = "5"  # libpq's: a database that does not answer does not hold the parent
+    problems = []
     with flask_app.app_context():
         try:
             db.session.execute(text("SELECT 1"))
+            for warm_up in warm_ups:
+                try:
+                    warm_up(flask_app)
+                except Exception as error:  # noqa: BLE001 - only a head start is lost; said to the caller
+                    db.session.rollback()
+                    problems.append(f"{warm_up.__module__}.{warm_up.__name__} failed before forking "
+                                    f"({type(error).__name__}: {error})")
         except SQLAlchemyError as error:
-            return f"no database connection before forking ({type(error).__name__})"
+            problems.append(f"no database connection before forking ({type(error).__name__})")
         finally:
             db.session.remove()
             for engine in db.engines.values():
                 engine.dispose()
             if timeout:
                 del os.environ["PGCONNECT_TIMEOUT"]
-    return None
+    return "; ".join(problems) or None

@@ -40,6 +40,9 @@ PROCFILE = Path(__file__).resolve().parent / "Procfile"
 PRELOAD = ("workers.main", "celery.bin.celery", "celery.apps.worker", "celery.apps.beat", "celery.worker.components",
            "celery.concurrency.thread", "celery.events.state", "kombu.transport.redis", "flower.command",
            "workers.light", "docker", "cryptography.x509", "bcrypt")
+# Lines whose module has a warm_up(app) that the parent runs before forking (core/pool.py's before_fork), when
+# it runs that line: named here, imported only then.
+WARM_UPS = ("router.sync",)
 HANDLED = {signal.SIGCHLD, signal.SIGTERM, signal.SIGINT}
 PR_SET_PDEATHSIG = 1
 
@@ -69,18 +72,21 @@ def say(text):
     sys.stderr.flush()
 
 
-def preload():
+def preload(lines=None):
+    """Imports and warms up what the children share; `lines` are those that will run (all by default)."""
     for module in PRELOAD:
         importlib.import_module(module)
+    modules = {argv[2] for argv in (lines or read_procfile(PROCFILE)).values() if argv[:2] == ["python", "-m"]}
+    warm_ups = [importlib.import_module(module).warm_up for module in WARM_UPS if module in modules]
     from core.app import process_app
     from core.pool import before_fork
     from workers.main import celery
     from workers.warm_up import warm_up
     celery.loader.import_default_modules()  # the task modules
     warm_up()  # Celery's start-up run once here, so the Celery children write less into the pages they share
-    problem = before_fork(process_app())  # the app the Celery workers and the router use
+    problem = before_fork(process_app(), warm_ups)  # the app the Celery workers and the router use
     if problem:
-        say(f"{problem}; each process will connect on its own")
+        say(f"{problem}: the children do that themselves")
     gc.freeze()  # the collector never writes to what was imported, so those pages stay shared
     gc.enable()
     if threading.active_count() != 1:
@@ -233,11 +239,12 @@ def main(argv=None):
         unknown = [name for name in options.names if name not in lines]
         if unknown:
             raise FleetError(f"{options.procfile} has no {', '.join(unknown)} (it has {', '.join(lines)})")
-        preload()
+        lines = {name: lines[name] for name in options.names or lines}
+        preload(lines)
     except FleetError as error:
         say(str(error))
         return 2
-    return Fleet({name: lines[name] for name in options.names or lines}).run()
+    return Fleet(lines).run()
 
 
 if __name__ == "__main__":

@@ -146,3 +146,12 @@ def test_the_warm_up_before_forking_starts_nothing_and_reaches_none_of_pier_s_ha
         worker_init.disconnect(record)
     assert threading.enumerate() == threads and fds() == opened
     assert len(senders) == 1 and senders[0].app is not celery and senders[0].app.conf.broker_url == "memory://"
+
+
+def test_the_warm_ups_the_fleet_names_are_lines_of_the_workers_procfile():
+    import importlib
+
+    from workers.fleet import WARM_UPS
+    modules = {argv[2] for argv in read_procfile(ROOT / "workers" / "Procfile").values() if argv[0] == "python"}
+    assert WARM_UPS and set(WARM_UPS) <= modules
+    assert all(callable(importlib.import_module(module).warm_up) for module in WARM_UPS)

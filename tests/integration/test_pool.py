@@ -1,6 +1,7 @@
 """Pooled database connections the server closed are replaced at checkout (core.pool), without the round trip
 SQLAlchemy's pre-ping costs: a request after a database restart never fails on a dead pooled connection."""
 import os
+import re
 import time
 
 from sqlalchemy import create_engine, text
@@ -86,3 +87,20 @@ def test_before_fork_without_a_database_says_so_and_leaves_the_environment_as_it
     problem = pool.before_fork(flask_app)
     assert problem.startswith("no database connection before forking (OperationalError)")
     assert "PGCONNECT_TIMEOUT" not in os.environ
+
+
+def test_before_fork_runs_the_warm_ups_on_its_connection_and_says_which_failed(app):
+    flask_app = create_core_app(settings_for_tests())
+    seen = []
+
+    def reads(given):
+        seen.append((given is flask_app, db.session.execute(text("SELECT 2")).scalar()))
+
+    def breaks(given):
+        db.session.execute(text("SELECT * FROM no_such_table"))
+    problem = pool.before_fork(flask_app, [breaks, reads])
+    assert seen == [(True, 2)]  # the one after a failed one runs too, on a usable session
+    assert re.fullmatch(r"\S+\.breaks failed before forking \(ProgrammingError: .*no_such_table.*", problem, re.S)
+    with flask_app.app_context():
+        assert db.engine.pool.checkedin() == 0 and db.engine.pool.checkedout() == 0
+        db.engine.dispose()

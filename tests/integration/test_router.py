@@ -167,3 +167,19 @@ def negotiated_protocol(tls_port, host):
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
+
+
+def test_the_warm_up_before_forking_the_router_reads_the_routes_and_writes_nothing(app, alice, tmp_path):
+    """The workers' fleet runs it in its parent (core.pool.before_fork): no file, no nginx, no row."""
+    from core.extensions import db
+    from core.models import App
+    from router.sync import warm_up
+    assert alice.post("/v2/apps", {"id": "warm"}).status_code == 201
+    settings = app.config["PIER"]
+    runtime = os.path.abspath(settings.router_runtime)
+    before = sorted(os.listdir(runtime)) if os.path.isdir(runtime) else None
+    with app.app_context():
+        assert warm_up(app) is None
+        assert not db.session.new and not db.session.dirty
+        assert db.session.scalar(db.select(db.func.count()).select_from(App)) == 1
+    assert (sorted(os.listdir(runtime)) if os.path.isdir(runtime) else None) == before
