@@ -36,10 +36,15 @@ from pathlib import Path
 FIRST_PAUSE, LONGEST_PAUSE, HEALTHY_AFTER, STOP_GRACE = 1.0, 30.0, 60.0, 10.0
 PROCFILE = Path(__file__).resolve().parent / "Procfile"
 # What the children import anyway, imported once here (none of it connects or starts a thread on import).
-# workers.flower is left out: it puts flower's login into its process's environment.
+# workers.flower is left out: it puts flower's login into its process's environment. Of Twisted (the builder's),
+# what does not import twisted.internet.reactor, whose import installs the reactor: an epoll and a pipe that
+# every child would share (preload refuses to fork then).
 PRELOAD = ("workers.main", "celery.bin.celery", "celery.apps.worker", "celery.apps.beat", "celery.worker.components",
            "celery.concurrency.thread", "celery.events.state", "kombu.transport.redis", "flower.command",
-           "workers.light", "docker", "cryptography.x509", "bcrypt")
+           "workers.light", "docker", "cryptography.x509", "bcrypt",
+           "twisted.conch.ssh.transport", "twisted.conch.ssh.session", "twisted.conch.ssh.connection",
+           "twisted.conch.ssh.keys", "twisted.cred.portal", "twisted.internet.endpoints", "twisted.internet.task",
+           "twisted.internet.threads", "twisted.internet.protocol", "twisted.python.log")
 # Lines whose module has a warm_up(app) that the parent runs before forking (core/pool.py's before_fork), when
 # it runs that line: named here, imported only then.
 WARM_UPS = ("router.sync",)
@@ -91,6 +96,8 @@ def preload(lines=None):
     gc.enable()
     if threading.active_count() != 1:
         raise FleetError("a thread started while importing: forking now would be unsafe")
+    if "twisted.internet.reactor" in sys.modules:
+        raise FleetError("Twisted's reactor was installed while importing: the children would share its epoll")
 
 
 def run_line(argv):
