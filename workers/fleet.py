@@ -4,11 +4,11 @@ router and the builder), forked from one parent that has imported what they all 
     python -m workers.fleet [-f workers/Procfile] [NAME ...]
 
 Each line of workers/Procfile is a process of its own, as if started alone, but it is forked from this parent
-after the parent imported Celery, the Flask app, SQLAlchemy, the task modules and the Docker SDK, configured the
-models' mappers, made the database's first connection (core/pool.py's before_fork) and ran a Celery worker's and
-beat's start-up once (workers/warm_up.py): the children share those pages instead of each making its own copy
-(bench/footprint.py shows the difference). A line is a Celery command (`celery ARGUMENTS`) or a module
-(`python -m MODULE ARGUMENTS`); nothing goes through a shell.
+after the parent imported Celery, the Flask app, SQLAlchemy, the task modules, the Docker SDK and most of Twisted,
+configured the models' mappers, made the database's first connection, ran the router's reads once on it
+(core/pool.py's before_fork, WARM_UPS) and a Celery worker's and beat's start-up (workers/warm_up.py): the children
+share those pages instead of each making its own copy (bench/footprint.py shows the difference). A line is a
+Celery command (`celery ARGUMENTS`) or a module (`python -m MODULE ARGUMENTS`); nothing goes through a shell.
 
 Each child is named after its line (`pier-worker`, `pier-beat`… in ps, top and /proc/PID/comm), prefixes its
 output with that name, and dies with the parent (the router leaves its nginx serving, for the next router). A
