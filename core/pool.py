@@ -57,7 +57,7 @@ def before_fork(flask_app, warm_ups=()):
     the server's version and settings, then closes it. Each child would otherwise do both on its first query,
     writing about 10 MiB of pages of its own (bench/footprint.py); done here, they share them. `warm_ups` are
     functions of the app run on that connection, in the app's context: a child's own reads, done once here
-    (router.sync's warm_up). No connection crosses the fork. Returns None, or what went wrong (no database yet:
+    (router/warm_up.py). No connection crosses the fork. Returns None, or what went wrong (no database yet:
     each child then connects on its own; a warm-up that failed: the child does that work itself)."""
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError

@@ -80,16 +80,6 @@ def sync_once(flask_app, nginx, verdicts=VERDICTS):
     return reloaded
 
 
-def warm_up(flask_app):
-    """Run by a parent about to fork the router (the workers' fleet, in core.pool.before_fork): the router's
-    reads and rendering, once. The forked router then finds their code specialized and their statements compiled
-    in the pages it shares with that parent, and writes fewer of its own (bench/footprint.py). Reads only."""
-    settings = flask_app.config["PIER"]
-    routes = desired_routes(settings.domain, {})
-    attached_certificates()
-    render(routes, trusted_proxies=settings.router_trusted_proxies)
-
-
 def wait_for_changes(pubsub, seconds=RECHECK_SECONDS):
     """Returns at the next endpoint change (or after `seconds`), having also taken every change queued behind
     it: one render covers them all, so a burst of deploys costs a few reloads, not one sync per message."""

@@ -45,9 +45,9 @@ PRELOAD = ("workers.main", "celery.bin.celery", "celery.apps.worker", "celery.ap
            "twisted.conch.ssh.transport", "twisted.conch.ssh.session", "twisted.conch.ssh.connection",
            "twisted.conch.ssh.keys", "twisted.cred.portal", "twisted.internet.endpoints", "twisted.internet.task",
            "twisted.internet.threads", "twisted.internet.protocol", "twisted.python.log")
-# Lines whose module has a warm_up(app) that the parent runs before forking (core/pool.py's before_fork), when
-# it runs that line: named here, imported only then.
-WARM_UPS = ("router.sync",)
+# A line's module -> the module whose warm_up(app) the parent runs before forking (core/pool.py's before_fork),
+# when it runs that line: named here, imported only then.
+WARM_UPS = {"router.sync": "router.warm_up"}
 HANDLED = {signal.SIGCHLD, signal.SIGTERM, signal.SIGINT}
 PR_SET_PDEATHSIG = 1
 
@@ -82,7 +82,7 @@ def preload(lines=None):
     for module in PRELOAD:
         importlib.import_module(module)
     modules = {argv[2] for argv in (lines or read_procfile(PROCFILE)).values() if argv[:2] == ["python", "-m"]}
-    warm_ups = [importlib.import_module(module).warm_up for module in WARM_UPS if module in modules]
+    warm_ups = [importlib.import_module(WARM_UPS[module]).warm_up for module in modules if module in WARM_UPS]
     from core.app import process_app
     from core.pool import before_fork
     from workers.main import celery

@@ -154,4 +154,15 @@ def test_the_warm_ups_the_fleet_names_are_lines_of_the_workers_procfile():
     from workers.fleet import WARM_UPS
     modules = {argv[2] for argv in read_procfile(ROOT / "workers" / "Procfile").values() if argv[0] == "python"}
     assert WARM_UPS and set(WARM_UPS) <= modules
-    assert all(callable(importlib.import_module(module).warm_up) for module in WARM_UPS)
+    assert all(callable(importlib.import_module(module).warm_up) for module in WARM_UPS.values())
+
+
+def test_what_the_fleet_s_parent_loads_makes_no_metric_its_children_would_all_serve(app):
+    """The watcher, the builder and flower serve prometheus_client's default registry: a metric the parent
+    made (the router's, when the parent imported router.sync) would show up in each of them."""
+    code = ("from workers.fleet import preload; preload(); from prometheus_client import REGISTRY; "
+            "print(sorted(name for name in REGISTRY._names_to_collectors if name.startswith('pier')))")
+    answer = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                            env=worker_env(app.config["PIER"], "redis://127.0.0.1:1/0"))
+    assert answer.returncode == 0, answer.stderr[-2000:]
+    assert answer.stdout.strip().splitlines()[-1] == "[]"

@@ -173,7 +173,7 @@ def test_the_warm_up_before_forking_the_router_reads_the_routes_and_writes_nothi
     """The workers' fleet runs it in its parent (core.pool.before_fork): no file, no nginx, no row."""
     from core.extensions import db
     from core.models import App
-    from router.sync import warm_up
+    from router.warm_up import warm_up
     assert alice.post("/v2/apps", {"id": "warm"}).status_code == 201
     settings = app.config["PIER"]
     runtime = os.path.abspath(settings.router_runtime)
