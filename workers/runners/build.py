@@ -119,7 +119,7 @@ def forget_destroyed_caches(settings, now=None):
         marker.touch()
         os.utime(marker, (now, now))
         folders = {entry.name: entry for entry in root.iterdir() if _is_uuid(entry.name) and entry.is_dir()
-                   and now - max(entry.stat().st_mtime, entry.stat().st_ctime) > DESTROYED_GRACE}
+                   and now - entry.stat().st_ctime > DESTROYED_GRACE}  # ctime: any change
         if not folders:
             return
         uuids = [uuid.UUID(name) for name in folders]
