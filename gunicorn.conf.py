@@ -6,7 +6,8 @@ import os
 gc.disable()  # until when_ready: no freed holes in the pages the workers will share (as the gc module advises)
 
 bind = os.environ.get("PIER_BIND", "0.0.0.0:8000")
-worker_class = "gthread"
+# gthread, with new connections going to the workers that hold fewer (api/balanced_worker.py)
+worker_class = "api.balanced_worker.BalancedThreadWorker"
 workers = int(os.environ.get("PIER_WEB_WORKERS", multiprocessing.cpu_count()))
 # Requests that wait for a deploy hold a thread, so each worker keeps several.
 threads = int(os.environ.get("PIER_WEB_THREADS", 16))
@@ -17,8 +18,13 @@ keepalive = 5
 # pages (the controller's PSS drops from ~177 to ~107 MiB at 2 workers). Nothing connects at import; the database
 # pool is dropped after the fork all the same (post_fork), and redis-py and prometheus_client notice a new pid.
 preload_app = True
+# gunicorn's control socket (one path per user, $HOME/.gunicorn/gunicorn.ctl) is unused: every gunicorn of the
+# machine (the platform's, a bench's, a test's) would take it from the one before.
+control_socket_disable = True
 accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss'
+
+from api import balanced_worker  # noqa: E402 - the table of connections its workers share is made here
 
 # Errors gunicorn answers before the app sees the request come out in the API's JSON shape.
 from api.gunicorn_errors import install  # noqa: E402
@@ -35,7 +41,12 @@ if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
                                                                  "web")
 
 
+def pre_fork(server, worker):
+    balanced_worker.take_slot(worker)
+
+
 def child_exit(server, worker):
+    balanced_worker.free_slot(worker)
     from prometheus_client import multiprocess
     multiprocess.mark_process_dead(worker.pid)
 
