@@ -50,9 +50,8 @@ def _list_statements(admin):
         visible = (App.owner_id == bindparam("user_id")) | App.uuid.in_(shared)
     ids = (db.select(App.uuid).where(visible).order_by(App.id)
            .limit(bindparam("limit")).offset(bindparam("offset")).subquery())
-    page = (db.select(_app_json()).join(ids, ids.c.uuid == App.uuid)
-            .join(User, App.owner_id == User.id).order_by(App.id))
-    return page, db.select(func.count(App.uuid)).where(visible)
+    page = db.select(_app_json()).join(ids, ids.c.uuid == App.uuid).join(User, App.owner_id == User.id)
+    return page, db.select(func.count(App.uuid)).where(visible), App.id
 
 
 @functools.cache
