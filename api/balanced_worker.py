@@ -18,8 +18,20 @@ import time
 
 from gunicorn.workers.gthread import ThreadWorker
 
+
+def _seconds(name, default):
+    text = os.environ.get(name, default)
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise ValueError(f"{name} must be a number of seconds from 0 to 1, not {text!r}")
+    return value
+
+
 # seconds a worker lets a new connection wait for each connection it holds, when another holds fewer
-WAIT_PER_CONNECTION = float(os.environ.get("PIER_WEB_ACCEPT_WAIT", "0.001"))
+WAIT_PER_CONNECTION = _seconds("PIER_WEB_ACCEPT_WAIT", "0.001")
 MAX_WAIT = max(0.02, WAIT_PER_CONNECTION * 20)
 SLOTS = 64
 FREE = -1
