@@ -3,13 +3,15 @@
     scripts/with-env python bench/footprint.py [--settle 20] [--procfile Procfile]
 
 The platform runs under scripts/supervise on its own database (pier_bench), Redis db and ports, with every
-process of the Procfile (the workers' fleet with every line of workers/Procfile, flower and beat too). After
---settle seconds of idling, each process's proportional set size (PSS: its private memory plus its share of what
-it shares, /proc/PID/smaps_rollup) is read, grouped by Procfile line (the fleet's by workers/Procfile line). The
-services Pier stands on (PostgreSQL, Redis, dockerd, the registry) are not counted; nginx, which the router starts,
-is shown on a line of its own and left out of the total. A benchmark, not a test: it never fails on a figure.
+process of the Procfile (the workers' fleet with every line of workers/Procfile, flower and beat too). Each web
+worker serves one request (/healthz, as in steady use); after --settle seconds of idling, each process's
+proportional set size (PSS: its private memory plus its share of what it shares, /proc/PID/smaps_rollup) is read,
+grouped by Procfile line (the fleet's by workers/Procfile line). The services Pier stands on (PostgreSQL, Redis,
+dockerd, the registry) are not counted; nginx, which the router starts, is shown on a line of its own and left out
+of the total. A benchmark, not a test: it never fails on a figure.
 """
 import argparse
+import http.client
 import os
 import re
 import sys
@@ -72,6 +74,20 @@ def command(pid):
     return " ".join(word.decode(errors="replace") for word in words if word)[:90]
 
 
+def serve_once_each(url, workers):
+    """A request to each web worker, as in steady use (a worker's first request writes pages of its own): as many
+    kept-alive connections as workers, open together, go one to each (api/balanced_worker.py)."""
+    host, port = url.removeprefix("http://").split(":")
+    connections = [http.client.HTTPConnection(host, int(port), timeout=30) for _ in range(workers)]
+    try:
+        for connection in connections:
+            connection.request("GET", "/healthz")
+            connection.getresponse().read()
+    finally:
+        for connection in connections:
+            connection.close()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--settle", type=float, default=20.0, help="seconds of idling before the reading")
@@ -84,6 +100,7 @@ def main():
         platform.env.pop("PIER_WEB_WORKERS")  # as `make run` sizes it: one per core
         platform.start()
         try:
+            serve_once_each(platform.url, os.cpu_count())
             time.sleep(args.settle)
             parents = children()
             rows = []
