@@ -103,9 +103,9 @@ class BalancedThreadWorker(ThreadWorker):
                 timeout = min(timeout, left)
             else:
                 self.accept_at = None
-                if self.nr_conns < self.worker_connections:
+                if self.alive and self.nr_conns < self.worker_connections:  # not once it stops
                     for listener in self.sockets:
                         super().accept(listener)  # it tolerates EAGAIN: another worker took the connection
                     self.publish()
-                self.set_accept_enabled(self.nr_conns < self.worker_connections)
+                self.set_accept_enabled(self.alive and self.nr_conns < self.worker_connections)
         super().wait_for_and_dispatch_events(timeout)
