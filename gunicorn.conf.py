@@ -55,9 +55,8 @@ def when_ready(server):
     """Before the first worker is forked (the app is loaded: preload_app): what the workers share."""
     app = server.app.wsgi()
     if "sqlalchemy" in getattr(app, "extensions", {}):  # bench/api.py's bare Flask baseline has none
-        from api.warm_up import warm_up
         from core.pool import before_fork
-        problem = before_fork(app, warm_ups=(warm_up,))
+        problem = before_fork(app)
         if problem:
             server.log.warning("%s; each worker will connect on its own", problem)
     gc.freeze()  # the collector leaves what is there now alone, so the pages the workers share stay shared

@@ -83,38 +83,3 @@ def test_a_worker_that_cannot_take_a_connection_does_not_hold_it_up(three_worker
         for connection in connections:
             connection.close()
 
-
-def test_the_masters_warm_up_requests_are_not_counted_in_the_metrics(tmp_path):
-    port = free_port()
-    env = dict(os.environ, PIER_WEB_WORKERS="2", PIER_METRICS_FOLDER=str(tmp_path), PIER_METRICS_TOKEN="m" * 32,
-               DATABASE_URL=os.environ["PIER_TEST_DATABASE_URL"])
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind",
-                               f"127.0.0.1:{port}", "api:create_app()"],
-                              cwd=TOP, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        def answers():
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                connection.request("GET", "/metrics", headers={"Authorization": "Bearer " + "m" * 32})
-                response = connection.getresponse()
-                answers.text = response.read().decode()
-                return response.status == 200
-            except OSError:
-                return False
-            finally:
-                connection.close()
-
-        assert wait_for(answers, seconds=60, step=0.1), "the controller did not answer /metrics"
-        # the master asked for /healthz and for /v2/apps (refused): only the workers' requests are counted
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        connection.request("GET", "/healthz")
-        assert connection.getresponse().read() == b"OK"
-        connection.close()
-        assert answers()
-        counted = [line for line in answers.text.splitlines() if line.startswith("pier_api_http_request_total{")]
-        assert counted == ['pier_api_http_request_total{method="GET",status="200"} 1.0'], counted
-    finally:
-        server.terminate()
-        _, errors = server.communicate(timeout=60)
-    assert "failed before forking" not in errors, errors
