@@ -109,7 +109,8 @@ def paginate_json(page_select, count_select, order_by, **params):
     """The same envelope for rows of one JSON text column built by PostgreSQL (`json_build_object`): hot
     lists skip Python objects. `page_select` is the page's select, with bound parameters `limit` and `offset`
     beside the caller's params, and its rows' order `order_by` (a column of it); `count_select` counts all rows
-    without building their JSON. The caller builds both once (see api/views/apps.py)."""
+    without building their JSON. The caller builds them once (see api/views/apps.py), and `page_statement` puts
+them into one statement."""
     limit, offset = _page_window()
     count, results = statements.one_or_none(page_statement(page_select, count_select, order_by),
                                             **params, limit=limit, offset=offset)

@@ -4,21 +4,15 @@ import collections
 import http.client
 import os
 import signal
-import socket
 import subprocess
 import sys
 
 import pytest
 
+from tests.support.services import free_port
 from tests.support.waiting import wait_for
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def pid_of(port, keep_alive=None):
@@ -57,14 +51,14 @@ def three_workers(tmp_path):
 
 
 def test_kept_alive_connections_are_spread_evenly_over_the_workers(three_workers):
-    three_workers, _ = three_workers
+    port, _ = three_workers
     # Without the balance, whichever worker wakes first takes a connection: 4/4/4 comes up about one time in 15.
-    connections = [http.client.HTTPConnection("127.0.0.1", three_workers, timeout=10) for _ in range(12)]
+    connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(12)]
     try:
-        pids = [pid_of(three_workers, keep_alive=connection) for connection in connections]
+        pids = [pid_of(port, keep_alive=connection) for connection in connections]
         assert sorted(collections.Counter(pids).values()) == [4, 4, 4], pids
         # each stays with its worker
-        assert [pid_of(three_workers, keep_alive=connection) for connection in connections] == pids
+        assert [pid_of(port, keep_alive=connection) for connection in connections] == pids
     finally:
         for connection in connections:
             connection.close()
@@ -82,4 +76,3 @@ def test_a_worker_that_cannot_take_a_connection_does_not_hold_it_up(three_worker
         os.kill(stopped, signal.SIGCONT)
         for connection in connections:
             connection.close()
-
