@@ -7,7 +7,6 @@ from marshmallow import RAISE
 from sqlalchemy import func, literal
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-from core import statements
 from core.errors import BadRequest, ValidationError
 from core.extensions import db
 
@@ -76,7 +75,8 @@ def _int_arg(name, default):
     return value
 
 
-def _page_window():
+def page_window():
+    """The page's (limit, offset) of the request's query, DRF's LimitOffsetPagination's."""
     limit = min(_int_arg("limit", PAGE_SIZE) or PAGE_SIZE, 1000)
     return limit, _int_arg("offset", 0)
 
@@ -97,7 +97,7 @@ def _count(select):
 
 def paginate(select, serialize):
     """DRF LimitOffsetPagination over a select of ORM objects, serialized one by one."""
-    limit, offset = _page_window()
+    limit, offset = page_window()
     count = _count(select)
     items = db.session.execute(select.limit(limit).offset(offset)).scalars().unique().all()
     following, previous = _page_links(count, limit, offset)
@@ -105,15 +105,9 @@ def paginate(select, serialize):
                     "results": [serialize(item) for item in items]})
 
 
-def paginate_json(page_select, count_select, order_by, **params):
-    """The same envelope for rows of one JSON text column built by PostgreSQL (`json_build_object`): hot
-    lists skip Python objects. `page_select` is the page's select, with bound parameters `limit` and `offset`
-    beside the caller's params, and its rows' order `order_by` (a column of it); `count_select` counts all rows
-    without building their JSON. The caller builds them once (see api/views/apps.py), and `page_statement` puts
-them into one statement."""
-    limit, offset = _page_window()
-    count, results = statements.one_or_none(page_statement(page_select, count_select, order_by),
-                                            **params, limit=limit, offset=offset)
+def page_json(count, results, limit, offset):
+    """The same envelope around `results`, the page's items as JSON texts joined by commas, built by PostgreSQL
+    (`page_statement`): hot lists skip Python objects."""
     following, previous = _page_links(count, limit, offset)
     envelope = json.dumps({"count": count, "next": following, "previous": previous})
     return current_app.response_class(envelope[:-1] + ', "results": [' + (results or "") + "]}",
@@ -122,8 +116,11 @@ them into one statement."""
 
 @functools.cache
 def page_statement(page_select, count_select, order_by):
-    """One statement, one row: the count, and the page's JSON texts joined by commas in PostgreSQL. Two
-    statements and a row per item cost the controller twice the CPU in psycopg (0.23 → 0.12 ms a page of 100)."""
+    """One statement, one row for `page_json`: the count of `count_select` (all rows, without their JSON), and
+    the JSON texts of `page_select` (a select of one JSON text column built by `json_build_object`, with bound
+    parameters `limit` and `offset`), in the order of its column `order_by`, joined by commas in PostgreSQL.
+    Two statements and a row per item cost the controller twice the CPU in psycopg (0.23 → 0.12 ms a page of
+    100)."""
     rows = page_select.add_columns(order_by.label("position")).subquery()
     joined = db.select(func.string_agg(rows.c[0], aggregate_order_by(literal(","), rows.c.position)))
     return db.select(count_select.scalar_subquery(), joined.scalar_subquery())

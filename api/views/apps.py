@@ -5,12 +5,11 @@ from flask import current_app, g, jsonify
 from marshmallow import Schema, fields, validate
 from sqlalchemy import Text, bindparam, func
 
-from api.auth import NO_PERMISSION, app_for_request
+from api.auth import NO_PERMISSION, app_for_request, caller_id, caller_in_statement, caller_is_admin, read_as_caller
 from api.blueprint import v2
-from api.http import created, json_body, load, no_content, paginate_json, sql_when
+from api.http import created, json_body, load, no_content, page_json, page_statement, page_window, sql_when
 from api.operations import respond
 from api.schemas.resources import dump_app
-from core import statements
 from core.access import is_owner_or_admin, may_use, user_by_name
 from core.errors import Forbidden, not_found
 from core.extensions import db
@@ -40,35 +39,34 @@ def _app_json():
 
 
 @functools.cache
-def _list_statements(admin):
-    """GET /v2/apps's page and count, built once: the caller and the page's window are bound parameters (built
-    per request, they took more CPU than the rest of the request). PostgreSQL picks the page by id, then
-    builds only those apps' JSON."""
-    visible = db.true()
-    if not admin:
-        shared = db.select(Collaborator.app_uuid).where(Collaborator.user_id == bindparam("user_id"))
-        visible = (App.owner_id == bindparam("user_id")) | App.uuid.in_(shared)
+def _list_statement():
+    """GET /v2/apps's page and count in one select, built once: the caller and the page's window are bound
+    parameters (built per request, they took more CPU than the rest of the request). PostgreSQL picks the page
+    by id, then builds only those apps' JSON."""
+    shared = db.select(Collaborator.app_uuid).where(Collaborator.user_id == caller_id())
+    visible = caller_is_admin() | (App.owner_id == caller_id()) | App.uuid.in_(shared)
     ids = (db.select(App.uuid).where(visible).order_by(App.id)
            .limit(bindparam("limit")).offset(bindparam("offset")).subquery())
     page = db.select(_app_json()).join(ids, ids.c.uuid == App.uuid).join(User, App.owner_id == User.id)
-    return page, db.select(func.count(App.uuid)).where(visible), App.id
+    return page_statement(page, db.select(func.count(App.uuid)).where(visible), App.id)
 
 
 @functools.cache
 def _info_statement():
-    """GET /v2/apps/{app}'s one statement: the facts its authorization needs, and the app's JSON."""
+    """GET /v2/apps/{app}'s select: the facts its authorization needs, and the app's JSON."""
     shared = (db.select(Collaborator.app_uuid)
-              .where(Collaborator.app_uuid == App.uuid, Collaborator.user_id == bindparam("user_id")).exists())
+              .where(Collaborator.app_uuid == App.uuid, Collaborator.user_id == caller_id()).exists())
     return (db.select(App.owner_id, shared, _app_json())
             .join(User, App.owner_id == User.id).where(App.id == bindparam("app_id")))
 
 
 @v2.route("/apps", methods=["GET"])
+@caller_in_statement
 def list_apps():
-    # The hottest list in the API.
-    if g.caller.is_superuser:
-        return paginate_json(*_list_statements(True))
-    return paginate_json(*_list_statements(False), user_id=g.caller.id)
+    # The hottest list in the API: one statement reads the caller's token, the count and the page.
+    limit, offset = page_window()
+    count, results = read_as_caller(_list_statement(), limit=limit, offset=offset)
+    return page_json(count, results, limit, offset)
 
 
 @v2.route("/apps", methods=["POST"])
@@ -78,12 +76,12 @@ def create_app():
 
 
 @v2.route("/apps/<app_id>", methods=["GET"])
+@caller_in_statement
 def app_info(app_id):
-    # The hottest single read: one statement instead of the app with its owner, then jsonify in Python.
-    row = statements.one_or_none(_info_statement(), app_id=app_id, user_id=g.caller.id)
-    if row is None:
+    # The hottest single read: one statement reads the caller's token, the app and its owner, and the app's JSON.
+    owner_id, shared, body = read_as_caller(_info_statement(), app_id=app_id)
+    if body is None:
         raise not_found("App")
-    owner_id, shared, body = row
     if not may_use(g.caller, owner_id, lambda: shared):
         raise Forbidden(NO_PERMISSION)
     return current_app.response_class(body, mimetype="application/json")
