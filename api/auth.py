@@ -80,10 +80,11 @@ def authenticate_request():
         g.token = g.caller = None
         return
     g.key_hash = hash_token(key)
+    if kind == IN_STATEMENT:
+        return  # the view reads the token in its own statement (read_as_caller)
     if request.method in READ_METHODS:
         read_without_transaction()
-    if kind != IN_STATEMENT:  # else the view reads the token in its own statement (read_as_caller)
-        accept(statements.one_or_none(_token_statement(), key_hash=g.key_hash))
+    accept(statements.one_or_none(_token_statement(), key_hash=g.key_hash))
 
 
 READ_METHODS = ("GET", "HEAD")
@@ -180,9 +181,10 @@ def caller_in_statement(view):
 
 def read_as_caller(view_select, **params):
     """The row of `view_select` (built once; `caller_id()` and `caller_is_admin()` stand for the caller in it),
-    read with the request's token in one statement, once the token is accepted. A view marked
-    `caller_in_statement` calls it before it answers anything. A view_select without a row gives Nones."""
-    row = statements.one_or_none(_with_caller(view_select), key_hash=g.key_hash, **params)
+    read with the request's token in one statement (on a connection of its own: statements.read_one), once the
+    token is accepted. A view marked `caller_in_statement` calls it before it answers anything, and reads
+    nothing more. A view_select without a row gives Nones."""
+    row = statements.read_one(_with_caller(view_select), key_hash=g.key_hash, **params)
     g.caller_read = True
     accept(None if row is None else TokenRow._make(row[:len(TokenRow._fields)]))
     return row[len(TokenRow._fields):]

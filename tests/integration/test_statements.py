@@ -56,3 +56,44 @@ def test_a_connection_the_server_dropped_fails_as_sqlalchemy_fails_and_is_not_us
     assert "SQL parameters hidden" in str(failure.value) and "another-secret" not in str(failure.value)
     db.session.remove()
     assert statements.scalar(select(func.pg_backend_pid())) != pid
+
+
+BACKEND = select(func.pg_backend_pid(), func.current_setting("transaction_isolation"),
+                 func.txid_current_if_assigned())
+
+
+def test_read_one_reads_on_a_pooled_connection_in_autocommit_and_gives_it_back(two_apps, ctx):
+    row = statements.read_one(APP_ROW, app_id="stmt-one")
+    assert row.id == "stmt-one" and row.username == "stmt"
+    assert statements.read_one(APP_ROW, app_id="none") is None
+    pool = db.engine.pool
+    assert pool.checkedout() == 0, "the connection went back at once"
+    # the pool's next user gets it as SQLAlchemy expects it: not in autocommit, so its writes are transactions
+    with db.engine.connect() as connection:
+        assert connection.connection.driver_connection.autocommit is False
+    assert not db.session().in_transaction(), "the session was left alone"
+
+
+def test_read_one_inside_the_sessions_transaction_sees_what_it_wrote(two_apps, ctx):
+    db.session.execute(db.update(App).where(App.id == "stmt-one").values(structure={"web": 3}))
+    web = select(func.jsonb_extract_path_text(App.structure, "web")).where(App.id == bindparam("app_id"))
+    assert statements.read_one(web, app_id="stmt-one") == ("3",)
+    db.session.rollback()
+    assert statements.read_one(web, app_id="stmt-one") == (None,)
+
+
+def test_read_one_replaces_a_connection_the_server_dropped_while_it_was_pooled(ctx):
+    pid = statements.read_one(BACKEND)[0]
+    _terminate(settings_for_tests().database_url, [pid])
+    assert statements.read_one(BACKEND)[0] != pid
+
+
+def test_read_one_on_a_connection_dropped_under_it_fails_as_sqlalchemy_fails_and_it_is_not_used_again(ctx):
+    pid = statements.read_one(BACKEND)[0]
+    suicide = select(func.pg_terminate_backend(func.pg_backend_pid())).where(
+        literal_column("'secret-hash'") != bindparam("k"))
+    with pytest.raises(OperationalError) as failure:
+        statements.read_one(suicide, k="another-secret")
+    assert "SQL parameters hidden" in str(failure.value) and "another-secret" not in str(failure.value)
+    assert db.engine.pool.checkedout() == 0
+    assert statements.read_one(BACKEND)[0] != pid
