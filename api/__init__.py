@@ -7,7 +7,7 @@ def _synchronous(function):
 
 
 def create_app(settings=None):
-    from api import ratelimit
+    from api import gate, ratelimit
     from api.auth import Globals, NoSessions
     from api.errors import register_error_handlers
     from api.metrics import register_metrics
@@ -28,6 +28,8 @@ def create_app(settings=None):
     app.ensure_sync = _synchronous
     # Callers authenticate with tokens: no request reads or writes a cookie session, so none is opened.
     app.session_interface = NoSessions()
+    # At most PIER_WEB_ACTIVE requests of a worker run at once (api/gate.py).
+    gate.install(app)
 
     @app.after_request
     def version_headers(response):

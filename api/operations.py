@@ -1,6 +1,7 @@
 """Answering for a long job: wait for its operation as v2.3 did, or answer 202 when asked to."""
 from flask import current_app, jsonify, request
 
+from api.gate import stepped_aside
 from api.http import when
 from core.errors import ApiError
 from core.services import operations
@@ -28,7 +29,8 @@ def respond(operation, on_success, error_status=400):
     400 once it failed, or 202 when it is still running after PIER_SYNC_TIMEOUT (or when asked)."""
     if wants_async():
         return accepted(operation)
-    operation = operations.wait(operation, current_app.config["PIER"].sync_timeout)
+    with stepped_aside(current_app):  # another request takes this one's turn while it waits (api/gate.py)
+        operation = operations.wait(operation, current_app.config["PIER"].sync_timeout)
     if not operation.finished:
         return accepted(operation)
     if operation.state == "failed":

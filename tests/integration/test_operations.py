@@ -1,11 +1,14 @@
 """Scale, run, pods, restart and asynchronous operations (API.md 2.2, 2.3 and 4)."""
 import re
+import threading
 
 import pytest
 
+from api.gate import Turns
 from tests.support import deploy_image, latest_release, release_list, wait_for_operation
 from tests.support import recording_scheduler as recorder
 from tests.support.recording_scheduler import recording_scheduler  # noqa: F401
+from tests.support.waiting import wait_for
 
 ASYNC = {"Prefer": "respond-async"}
 OPERATION_FIELDS = {"uuid", "app", "kind", "state", "error", "created", "updated"}
@@ -241,3 +244,31 @@ def test_restart_of_a_pod_name_with_a_nul_is_refused(deployed):
     response = deployed.post("/v2/apps/hello/pods/web/hello%00web/restart")
     assert response.status_code in (400, 404)
     assert recorder.calls("restart") == []
+
+
+def test_a_request_waiting_for_its_operation_gives_its_turn_to_others(app, deployed):
+    """With one turn in the worker (api/gate.py), a config:set waiting for its deploy lets reads through."""
+    gate = app.extensions["pier_gate"]
+    turns, gate.turns = gate.turns, Turns(1)
+    blocked = recorder.block_deploys()
+    answers = {}
+
+    def send(name, method, path, body=None):
+        answers[name] = deployed.request(method, path, body)
+
+    waiting = threading.Thread(target=send, args=("config", "POST", "/v2/apps/hello/config",
+                                                   {"values": {"FOO": "1"}}))
+    deploys = len(recorder.calls("deploy"))
+    try:
+        waiting.start()
+        assert wait_for(lambda: len(recorder.calls("deploy")) > deploys, 20), "the config's deploy never started"
+        reader = threading.Thread(target=send, args=("read", "GET", "/v2/apps/hello"))
+        reader.start()
+        reader.join(20)
+        assert not reader.is_alive() and answers["read"].status_code == 200
+        assert "config" not in answers, "the config:set was still waiting for its deploy"
+    finally:
+        blocked.set()
+        waiting.join(30)
+        gate.turns = turns
+    assert answers["config"].status_code == 201
