@@ -9,7 +9,8 @@ bind = os.environ.get("PIER_BIND", "0.0.0.0:8000")
 # gthread, with new connections going to the workers that hold fewer (api/balanced_worker.py)
 worker_class = "api.balanced_worker.BalancedThreadWorker"
 workers = int(os.environ.get("PIER_WEB_WORKERS", multiprocessing.cpu_count()))
-# Requests that wait for a deploy hold a thread, so each worker keeps several.
+# Requests that wait for a deploy hold a thread, so each worker keeps several; at most PIER_WEB_ACTIVE of them run
+# at once (api/gate.py).
 threads = int(os.environ.get("PIER_WEB_THREADS", 16))
 timeout = 180
 graceful_timeout = 30
