@@ -94,13 +94,17 @@ class Gate:
 
 
 def _read_body_first(environ, max_body):
-    """Reads a request's body, up to max_body and a byte, into memory before its turn: one too large is left
-    for Flask to refuse (413)."""
+    """Reads a request's body into memory before its turn: its CONTENT_LENGTH bytes (never more: the stream may
+    be the socket itself), or a chunked body to its end, up to max_body and a byte, where the server ends the
+    stream there (`wsgi.input_terminated`: gunicorn, werkzeug). A body too large is left for Flask to refuse
+    (413); one of no stated length on a server that does not end it is read in its turn, as before."""
     length = environ.get("CONTENT_LENGTH") or ""
-    chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
-    if not chunked and (not length.isdigit() or int(length) == 0 or int(length) > max_body):
-        return
-    environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(max_body + 1))
+    if length.isdigit():
+        size = int(length)
+        if 0 < size <= max_body:
+            environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(size))
+    elif environ.get("wsgi.input_terminated") and "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(max_body + 1))
 
 
 def install(app):

@@ -80,17 +80,30 @@ def test_a_slow_body_is_read_before_its_turn_so_it_holds_none():
     assert gate.turns.free == 1
 
 
+class Socket(io.BytesIO):
+    """A body stream that, like a socket, has more after the body: reading past it would wait for ever."""
+
+    def read(self, size=-1):
+        if size < 0 or self.tell() + size > len(self.getvalue()) - len(b"<next request>"):
+            raise AssertionError("read past the body")
+        return super().read(size)
+
+
 @pytest.mark.parametrize("headers,read", [
     ({"CONTENT_LENGTH": "5"}, b"hello"),
-    ({"HTTP_TRANSFER_ENCODING": "chunked"}, b"hello"),
+    ({"HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input_terminated": True}, b"hello<next request>"),
+    ({"HTTP_TRANSFER_ENCODING": "chunked"}, b""),  # the server does not end the stream: read in its turn
     ({"CONTENT_LENGTH": str(LIMIT + 1)}, b""),  # too large: left for Flask's 413, never read
     ({"CONTENT_LENGTH": "x"}, b""),
+    ({"CONTENT_LENGTH": "0"}, b""),
 ])
-def test_which_bodies_are_read_first(headers, read):
-    body = io.BytesIO(b"hello")
+def test_which_bodies_are_read_first_and_how_far(headers, read):
+    body = io.BytesIO(b"hello<next request>") if "wsgi.input_terminated" in headers else Socket(b"hello<next request>")
     request = environ(body, **headers)
     Gate(lambda environ, start_response: [], 1, LIMIT)(request, lambda *a: None)
     assert body.tell() == len(read)
+    if read:
+        assert request["wsgi.input"].read() == read
 
 
 def test_a_turn_is_given_back_when_the_app_fails():
