@@ -160,7 +160,7 @@ IN_STATEMENT = "in the view's statement"
 
 def caller_in_statement(view):
     """Marks a hot read that reads the request's token in its own statement (`read_as_caller`): one round trip to
-    PostgreSQL instead of two, which made GET /v2/apps/{app} a third faster (bench/api.py). The blueprint's
+    PostgreSQL instead of two, which made GET /v2/apps/{app} a fifth faster (bench/api.py). The blueprint's
     authentication then checks only the header. Should the view raise or return before it has read its caller,
     the token is checked the usual way, so a caller without a valid token gets the same 401 as anywhere else; a
     view that returns without reading its caller is a bug, answered with a 500."""
