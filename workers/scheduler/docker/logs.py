@@ -65,9 +65,36 @@ class Follower(threading.Thread):
         self.api.close()
 
 
+class Followers:
+    """The followers of one collection, by container id; a container is followed once at a time."""
+
+    def __init__(self, sink, resume):
+        self.sink, self.resume = sink, resume
+        self.lock = threading.Lock()
+        self.by_id = {}
+
+    def follow(self, container):
+        if container.labels.get(label("type")) in (None, RUN_TYPE):
+            return
+        with self.lock:
+            follower = self.by_id.get(container.id)
+            if follower is not None and follower.is_alive():
+                return
+            since = self.resume(container.name) if self.resume else None
+            follower = self.by_id[container.id] = Follower(container, self.sink, since)
+            follower.start()
+
+    def stop(self):
+        with self.lock:
+            for follower in self.by_id.values():
+                follower.stop()
+
+
 def follow_logs(client, sink, stop, resume=None):
     """Runs until `stop` is set. `sink(app, pod, stamp, text)`; `resume(pod) -> last stamp or None`."""
-    followers = {}
+    followers = Followers(sink, resume)
+    starts = threading.Thread(target=_follow_starts, args=(followers, stop), daemon=True, name="logs-starts")
+    starts.start()
     try:
         while not stop.is_set():
             try:
@@ -77,14 +104,42 @@ def follow_logs(client, sink, stop, resume=None):
                 log.warning("cannot list containers to follow their logs: %s", exc)
                 running = []
             for container in running:
-                if container.labels.get(label("type")) in (None, RUN_TYPE):
-                    continue
-                follower = followers.get(container.id)
-                if follower is None or not follower.is_alive():
-                    since = resume(container.name) if resume else None
-                    follower = followers[container.id] = Follower(container, sink, since)
-                    follower.start()
+                followers.follow(container)
             stop.wait(DISCOVER_SECONDS)
     finally:
-        for follower in followers.values():
-            follower.stop()
+        followers.stop()
+
+
+def _follow_starts(followers, stop):
+    """Follows each app container as the engine starts it (its `start` events), not at the next listing: one
+    that lives less than a listing's round (an old release replaced at once) lost its lines. Docker gives the
+    whole log of a container that has already stopped, until it is removed (a container that crashed while
+    starting is removed at once; its last lines are in the release's failure instead). The listing stays: it
+    covers what started while this stream was down."""
+    streams = []
+
+    def close_on_stop():
+        stop.wait()
+        for events in streams:
+            events.close()
+
+    threading.Thread(target=close_on_stop, daemon=True, name="logs-starts-closer").start()
+    while not stop.is_set():
+        client = docker.from_env(timeout=None)
+        try:
+            events = client.events(decode=True, filters={"type": "container", "event": "start",
+                                                         "label": label("app")})
+            streams[:] = [events]
+            if stop.is_set():  # set before the stream was there to be closed
+                events.close()
+            for event in events:
+                try:
+                    followers.follow(client.containers.get(event.get("id") or event["Actor"]["ID"]))
+                except docker.errors.NotFound:
+                    pass  # removed already: nothing left to read
+        except (DockerException, RequestException, OSError) as exc:
+            if not stop.is_set():
+                log.warning("cannot read the engine's container starts: %s", exc)
+        finally:
+            client.close()
+        stop.wait(DISCOVER_SECONDS)
