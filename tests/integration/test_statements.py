@@ -83,12 +83,14 @@ def test_read_one_inside_the_sessions_transaction_sees_what_it_wrote(two_apps, c
 
 
 def test_read_one_replaces_a_connection_the_server_dropped_while_it_was_pooled(ctx):
+    db.engine.dispose()
     pid = statements.read_one(BACKEND)[0]
     _terminate(settings_for_tests().database_url, [pid])
     assert statements.read_one(BACKEND)[0] != pid
 
 
 def test_read_one_on_a_connection_dropped_under_it_fails_as_sqlalchemy_fails_and_it_is_not_used_again(ctx):
+    db.engine.dispose()  # one connection in the pool, so the statement below runs on the one whose pid is read
     pid = statements.read_one(BACKEND)[0]
     suicide = select(func.pg_terminate_backend(func.pg_backend_pid())).where(
         literal_column("'secret-hash'") != bindparam("k"))
