@@ -17,6 +17,8 @@ import os
 import threading
 from contextlib import contextmanager
 
+from werkzeug.exceptions import ClientDisconnected
+
 
 def _size(name, default):
     text = os.environ.get(name, default)
@@ -102,9 +104,24 @@ def _read_body_first(environ, max_body):
     if length.isdigit():
         size = int(length)
         if 0 < size <= max_body:
-            environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(size))
+            environ["wsgi.input"] = _read(environ["wsgi.input"], size)
     elif environ.get("wsgi.input_terminated") and "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
-        environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(max_body + 1))
+        environ["wsgi.input"] = _read(environ["wsgi.input"], max_body + 1)
+
+
+def _read(stream, size):
+    try:
+        return io.BytesIO(stream.read(size))
+    except OSError:  # the client went away, or sent a broken chunk: the view's read of the body says so (400)
+        return _Disconnected()
+
+
+class _Disconnected(io.RawIOBase):
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        raise ClientDisconnected("The client went away before its request's body was read.")
 
 
 def install(app):

@@ -145,3 +145,27 @@ def test_a_bad_size_is_refused_with_its_name(monkeypatch, value):
 def test_the_default_size_is_two(monkeypatch):
     monkeypatch.delenv("PIER_WEB_ACTIVE", raising=False)
     assert _size("PIER_WEB_ACTIVE", "2") == 2
+
+
+class Gone(io.RawIOBase):
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        raise ConnectionResetError("the client went away")
+
+
+def test_a_body_the_client_broke_off_is_a_400_of_the_app_not_a_crash_of_the_gate():
+    from werkzeug.exceptions import ClientDisconnected
+    from werkzeug.wrappers import Request
+
+    seen = {}
+
+    def app(request, start_response):
+        with pytest.raises(ClientDisconnected):
+            Request(request).get_data()
+        seen["called"] = True
+        return []
+
+    Gate(app, 1, LIMIT)(environ(Gone(), CONTENT_LENGTH="5"), lambda *a: None)
+    assert seen == {"called": True}
