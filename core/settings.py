@@ -106,6 +106,7 @@ class Settings:
     flower_port: int = 5555
     flower_password: str = field(default="", repr=False)
     metrics_folder: str = "var/metrics"
+    beat_schedule: str = "var/celerybeat-schedule"
     login_rate: str = "10/minute"
     register_rate: str = "10/hour"
     key_lookup_rate: str = "120/minute"
@@ -191,6 +192,7 @@ class Settings:
         ("PIER_FLOWER_PORT", "flower_port", int),
         ("PIER_FLOWER_PASSWORD", "flower_password", str),
         ("PIER_METRICS_FOLDER", "metrics_folder", str),
+        ("PIER_BEAT_SCHEDULE", "beat_schedule", str),
         ("PIER_LOGIN_RATE", "login_rate", str),
         ("PIER_REGISTER_RATE", "register_rate", str),
         ("PIER_KEY_LOOKUP_RATE", "key_lookup_rate", str),

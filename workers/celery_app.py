@@ -6,7 +6,7 @@ from celery.signals import worker_init
 
 from core import jobs
 from core.backups import cron_fields
-from workers import metrics
+from workers import beat, metrics
 
 VISIBILITY_MARGIN = 3600
 RECONCILE_SECONDS = 10.0
@@ -34,6 +34,7 @@ def make_celery(flask_app):
     celery.flask_app = flask_app
     configure(celery, settings)
     celery.conf.include = TASK_MODULES
+    beat.add_to(celery)
     flask_app.extensions["celery"] = celery
 
     def serve_metrics(sender=None, **_):
@@ -61,6 +62,7 @@ def configure(celery, settings):
         broker_transport_options={"visibility_timeout": settings.job_time_limit + VISIBILITY_MARGIN},
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
+        beat_schedule_filename=settings.beat_schedule,
         beat_schedule={
             "reconcile": {"task": "reconcile.apps", "schedule": RECONCILE_SECONDS,
                           "options": {"expires": RECONCILE_SECONDS, "queue": jobs.PERIODIC}},

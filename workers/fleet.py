@@ -1,4 +1,4 @@
-"""Pier's processes but the controller (workers/Procfile: the Celery workers, beat, flower, the log watcher, the
+"""Pier's processes but the controller (workers/Procfile: the Celery workers and beat, flower, the log watcher, the
 router and the builder), forked from one parent that has imported what they all use.
 
     python -m workers.fleet [-f workers/Procfile] [NAME ...]
@@ -10,7 +10,7 @@ configured the models' mappers, made the database's first connection, ran the ro
 share those pages instead of each making its own copy (bench/footprint.py shows the difference). A line is a
 Celery command (`celery ARGUMENTS`) or a module (`python -m MODULE ARGUMENTS`); nothing goes through a shell.
 
-Each child is named after its line (`pier-worker`, `pier-beat`… in ps, top and /proc/PID/comm), prefixes its
+Each child is named after its line (`pier-worker`, `pier-periodic`… in ps, top and /proc/PID/comm), prefixes its
 output with that name, and dies with the parent (the router leaves its nginx serving, for the next router). A
 child that exits, for whatever reason, is forked again after a pause that doubles from 1 s to 30 s, as
 scripts/supervise does for the Procfile's lines. SIGTERM or SIGINT is passed on to every child; those still
@@ -39,7 +39,7 @@ PROCFILE = Path(__file__).resolve().parent / "Procfile"
 # workers.flower is left out: it puts flower's login into its process's environment. Of Twisted (the builder's),
 # what does not import twisted.internet.reactor, whose import installs the reactor: an epoll and a pipe that
 # every child would share (preload refuses to fork then).
-PRELOAD = ("workers.main", "celery.bin.celery", "celery.apps.worker", "celery.apps.beat", "celery.worker.components",
+PRELOAD = ("workers.main", "celery.bin.celery", "celery.apps.worker", "celery.worker.components",
            "celery.concurrency.thread", "celery.events.state", "kombu.transport.redis", "flower.command",
            "workers.light", "docker", "cryptography.x509", "bcrypt",
            "twisted.conch.ssh.transport", "twisted.conch.ssh.session", "twisted.conch.ssh.connection",

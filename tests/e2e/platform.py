@@ -18,8 +18,8 @@ from tests.support.builder import free_port
 from tests.support.workers import FLEET, read_procfile
 
 ROOT = Path(__file__).resolve().parents[2]
-# Lines of the Procfile or of workers/Procfile (forked by the Procfile's `workers` line, workers/fleet.py). beat
-# and flower are left out: nothing here needs the periodic rounds (the watcher's repairs still run).
+# Lines of the Procfile or of workers/Procfile (forked by the Procfile's `workers` line, workers/fleet.py). flower
+# is left out: nothing here watches it. `periodic` runs beat in a thread, so the periodic rounds run as on a host.
 PROCESSES = ("web", "worker", "builds", "runs", "periodic", "watcher", "router", "builder")
 REDIS_URL = "redis://127.0.0.1:6379/10"
 
@@ -54,7 +54,8 @@ class Platform:
             PIER_ROUTER_TLS_LISTEN=f"127.0.0.1:{self.https_port}", PIER_ROUTER_RUNTIME=self.router_runtime,
             PIER_BUILDER_LISTEN=f"127.0.0.1:{self.ssh_port}", PIER_BUILDER_HOST_KEY=str(self.workdir / "host_key"),
             PIER_GIT_ROOT=str(self.workdir / "git"), PIER_STORAGE_PATH=str(self.workdir / "storage"),
-            PIER_CONTROLLER_URL=self.url, PIER_DOMAIN="e2e.localhost", PIER_DEPLOY_TIMEOUT="20",
+            PIER_CONTROLLER_URL=self.url, PIER_BEAT_SCHEDULE=str(self.workdir / "beat-schedule"),
+            PIER_DOMAIN="e2e.localhost", PIER_DEPLOY_TIMEOUT="20",
             PIER_DRAIN_SECONDS="0.5", PIER_STOP_GRACE_SECONDS="3", PIER_BUILDER_PORT=str(self.ssh_port))
         self.env.update({f"PIER_{name.upper()}": str(value) for name, value in settings.items()})
         self.process = None

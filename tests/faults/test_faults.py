@@ -98,7 +98,7 @@ def test_postgresql_restarted_in_the_middle_of_a_deploy(faults):
     assert after[:len(before) - 1] == before[:-1] and after[-1].endswith("deployed") and len(after) == len(before) + 1
 
 
-@pytest.mark.parametrize("process", ["web", "workers", "worker", "periodic", "beat", "watcher", "router", "builder"])
+@pytest.mark.parametrize("process", ["web", "workers", "worker", "periodic", "watcher", "router", "builder"])
 def test_a_pier_process_killed_during_a_deploy(faults, process):
     app = f"kill-{process}"
     faults.deploy(app)
@@ -173,7 +173,7 @@ def slow_build(step):
                           "EXPOSE 8080\nCMD [\"python3\", \"/app/server.py\"]\n"}
 
 
-@pytest.mark.parametrize("process", ["builder", "builds", "web", "worker", "beat", "router"])
+@pytest.mark.parametrize("process", ["builder", "builds", "web", "worker", "periodic", "router"])
 def test_a_pier_process_killed_during_a_push(faults, process, tmp_path):
     from tests.integration.test_builder import WEB_FILES
     from tests.support.builder import Pusher

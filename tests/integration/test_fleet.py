@@ -104,7 +104,7 @@ def test_a_line_the_fleet_cannot_run_in_process_is_refused(tmp_path, app):
 
 def test_the_workers_procfile_is_one_the_fleet_runs():
     lines = read_procfile(ROOT / "workers" / "Procfile")
-    assert {"worker", "builds", "runs", "periodic", "beat", "flower", "watcher", "router", "builder"} == set(lines)
+    assert {"worker", "builds", "runs", "periodic", "flower", "watcher", "router", "builder"} == set(lines)
     assert (ROOT / "Procfile").read_text().count("python -m workers.fleet") == 1
     assert [line.partition(":")[0] for line in (ROOT / "Procfile").read_text().splitlines()] == ["web", "workers"]
 

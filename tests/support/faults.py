@@ -19,7 +19,7 @@ from tests.e2e.platform import Platform
 from tests.support.docker_apps import build_images
 from tests.support.services import TemporaryPostgres, TemporaryRedis
 
-PROCESSES = ("web", "worker", "builds", "runs", "periodic", "beat", "watcher", "router", "builder")
+PROCESSES = ("web", "worker", "builds", "runs", "periodic", "watcher", "router", "builder")
 
 
 class FaultPlatform:

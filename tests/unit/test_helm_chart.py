@@ -181,6 +181,15 @@ def test_every_procfile_process_runs_in_the_chart(tmp_path):
     assert {"registry", "redis", "database"} <= run
 
 
+def test_beat_runs_once_in_the_periodic_worker_which_is_replaced_never_doubled(tmp_path):
+    deployments = {o["metadata"]["name"]: o for o in render(tmp_path) if o["kind"] == "Deployment"}
+    assert "pier-beat" not in deployments
+    periodic = deployments["pier-periodic"]["spec"]
+    assert periodic["replicas"] == 1 and periodic["strategy"] == {"type": "Recreate"}
+    args = periodic["template"]["spec"]["containers"][0]["args"]
+    assert args[0] == "periodic" and "--beat-thread" in workers.procfile()["periodic"]
+
+
 def effective(spec, container, field):
     return container.get("securityContext", {}).get(field, spec.get("securityContext", {}).get(field))
 
@@ -231,7 +240,7 @@ def test_every_container_has_resource_requests_and_every_long_running_one_a_prob
         for container in containers(spec):
             assert container["resources"]["requests"]["memory"], (name, container["name"])
         for container in spec["containers"]:
-            if container["args"][0] not in ("beat", "watcher"):  # no port and no broker ping to answer
+            if container["args"][0] != "watcher":  # no port and no broker ping to answer
                 assert "livenessProbe" in container or "readinessProbe" in container, (name, container["name"])
 
 
@@ -281,6 +290,8 @@ def test_off_cluster_parts_are_left_out_and_their_addresses_used(tmp_path):
     ({"database": {"url": "mysql://db/pier"}}, "database.url"),
     ({"registry": {"url": "https://registry.example.com"}}, "registry.url"),
     ({"controler": {"replicas": 2}}, "controler"),
+    ({"workers": {"periodic": {"replicas": 2}}}, "workers.periodic.replicas"),
+    ({"beat": {"resources": {}}}, "beat"),
     ({"storage": {"s3": {**S3, "endpoint": "http://minio:9000"}}}, "pgBackRest"),
 ])
 def test_values_the_chart_cannot_honour_are_refused(values, complaint, tmp_path):
