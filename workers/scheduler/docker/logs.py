@@ -84,6 +84,12 @@ class Followers:
             follower = self.by_id[container.id] = Follower(container, self.sink, since)
             follower.start()
 
+    def forget_finished(self):
+        """Drops the followers whose container's log has ended (it stopped, or was removed): kept, they would pile
+        up over months of deploys. One that starts again is followed anew, as a new one is."""
+        with self.lock:
+            self.by_id = {key: follower for key, follower in self.by_id.items() if follower.is_alive()}
+
     def stop(self):
         with self.lock:
             for follower in self.by_id.values():
@@ -105,6 +111,7 @@ def follow_logs(client, sink, stop, resume=None):
                 running = []
             for container in running:
                 followers.follow(container)
+            followers.forget_finished()
             stop.wait(DISCOVER_SECONDS)
     finally:
         followers.stop()
