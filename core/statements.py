@@ -74,12 +74,3 @@ def read_one(statement, **params):
 
 def one_or_none(statement, **params):
     return execute(statement, params).fetchone()
-
-
-def scalar(statement, **params):
-    row = execute(statement, params).fetchone()
-    return None if row is None else row[0]
-
-
-def scalars(statement, **params):
-    return [row[0] for row in execute(statement, params).fetchall()]

@@ -31,8 +31,8 @@ def test_rows_are_sqlalchemys_with_the_statements_constants(two_apps):
     row = statements.one_or_none(APP_ROW, app_id="stmt-two")
     assert tuple(row) == tuple(expected) and row.id == "stmt-two" and row.username == "stmt"
     assert statements.one_or_none(APP_ROW, app_id="none") is None
-    assert statements.scalar(select(func.count(App.uuid))) == 2
-    assert statements.scalars(select(App.id).order_by(App.id.desc())) == ["stmt-two", "stmt-one"]
+    assert statements.one_or_none(select(func.count(App.uuid))) == (2,)
+    assert statements.execute(select(App.id).order_by(App.id.desc()), {}).fetchall() == [("stmt-two",), ("stmt-one",)]
 
 
 def test_the_parameters_must_be_the_statements(ctx):
@@ -44,18 +44,18 @@ def test_the_parameters_must_be_the_statements(ctx):
 
 def test_a_statement_that_needs_sqlalchemys_type_processing_is_refused(ctx):
     with pytest.raises(ValueError, match="type processing"):
-        statements.scalar(select(literal_column("NULL", PickleType)))
+        statements.one_or_none(select(literal_column("NULL", PickleType)))
 
 
 def test_a_connection_the_server_dropped_fails_as_sqlalchemy_fails_and_is_not_used_again(ctx):
-    pid = statements.scalar(select(func.pg_backend_pid()))  # the session's connection, checked out
+    pid, = statements.one_or_none(select(func.pg_backend_pid()))  # the session's connection, checked out
     _terminate(settings_for_tests().database_url, [pid])
     with pytest.raises(OperationalError) as failure:
-        statements.scalar(select(func.pg_backend_pid()).where(literal_column("'secret-hash'") != bindparam("k")),
-                          k="another-secret")
+        statements.one_or_none(select(func.pg_backend_pid()).where(literal_column("'secret-hash'") != bindparam("k")),
+                               k="another-secret")
     assert "SQL parameters hidden" in str(failure.value) and "another-secret" not in str(failure.value)
     db.session.remove()
-    assert statements.scalar(select(func.pg_backend_pid())) != pid
+    assert statements.one_or_none(select(func.pg_backend_pid())) != (pid,)
 
 
 BACKEND = select(func.pg_backend_pid(), func.current_setting("transaction_isolation"),
