@@ -50,3 +50,46 @@ def test_flower_lists_the_workers_to_the_platform_only(app):
             process.terminate()
         for process in processes:
             process.wait(timeout=30)
+
+
+def test_flower_keeps_only_the_newest_tasks_in_memory(app):
+    """flower's own default keeps 100,000 tasks (270 MiB); Pier's keeps workers.flower.MAX_TASKS."""
+    from celery import Celery
+
+    from workers.flower import MAX_TASKS
+    redis.Redis.from_url(BROKER).flushdb()
+    settings, port = app.config["PIER"], free_port()
+    env = dict(os.environ, REDIS_URL=BROKER, DATABASE_URL=settings.database_url, PIER_SECRET_KEY=settings.secret_key,
+               PIER_BUILDER_KEY=settings.builder_key, PIER_FLOWER_PASSWORD=PASSWORD, PIER_FLOWER_PORT=str(port))
+    env.pop("FLOWER_MAX_TASKS", None)
+    flower = subprocess.Popen(["/bin/sh", "-c", f"exec {procfile('flower')}"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    sender = Celery(broker=BROKER, set_as_current=False)
+
+    def tasks():
+        try:
+            answer = requests.get(f"http://127.0.0.1:{port}/api/tasks", auth=("pier", PASSWORD), timeout=10)
+            return answer.json() if answer.status_code == 200 else {}
+        except (requests.ConnectionError, ValueError):
+            return {}
+
+    try:
+        with sender.connection_for_write() as connection:
+            events = sender.events.Dispatcher(connection, hostname="sender@test", enabled=True)
+            deadline = time.monotonic() + 90
+            while "probe" not in tasks():  # flower listens to the events once it has started
+                assert time.monotonic() < deadline, "flower never took a task event"
+                events.send("task-succeeded", uuid="probe", result="None", runtime=0.01)
+                time.sleep(0.5)
+            for number in range(MAX_TASKS + 100):
+                events.send("task-succeeded", uuid=f"task-{number:05}", result="None", runtime=0.01)
+        last = f"task-{MAX_TASKS + 99:05}"
+        deadline = time.monotonic() + 60
+        while last not in (kept := tasks()):
+            assert time.monotonic() < deadline, f"flower never took {last}"
+            time.sleep(0.5)
+        assert len(kept) == MAX_TASKS and "task-00000" not in kept and "probe" not in kept
+    finally:
+        flower.terminate()
+        flower.wait(timeout=30)
+        redis.Redis.from_url(BROKER).flushdb()
