@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 
 class Beat(bootsteps.StartStopStep):
-    label = "Beat"
+    label = "Beat (thread)"
     conditional = True
 
     def __init__(self, worker, beat_thread=False, **options):
