@@ -92,11 +92,19 @@ def wait_for_changes(pubsub, seconds=RECHECK_SECONDS):
     return taken
 
 
+def _stop(*_):
+    """SIGTERM: exits through `finally`, which stops nginx. Only once: `make run`'s supervisor signals the fleet's
+    whole group and the fleet passes the signal on, so the router gets two, and a second one raised inside that
+    `finally` would leave nginx serving."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(0)
+
+
 def main():
     flask_app = process_app()
     settings = flask_app.config["PIER"]
     nginx = Nginx(os.path.abspath(settings.router_runtime), settings.router_listen)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so that `finally` stops nginx
+    signal.signal(signal.SIGTERM, _stop)
     parent = os.getppid()
     log.info("router listening on %s", settings.router_listen)
     serve(settings, "router")
