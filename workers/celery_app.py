@@ -46,7 +46,8 @@ def make_celery(flask_app):
 
 
 def configure(celery, settings):
-    """The broker, the queues and the schedule: all that beat and flower need (workers.light)."""
+    """The broker, the queues and the schedule: the workers' (beat's schedule too) and all that flower needs
+    (workers.light)."""
     celery.conf.update(
         broker_url=settings.redis_url,
         task_ignore_result=True,

@@ -21,11 +21,28 @@ def procfile(name):
     return workers.procfile()[name]
 
 
+def flower_env(app, port):
+    """The environment of flower's line (and a worker's) on the test's broker, with the test's password."""
+    settings = app.config["PIER"]
+    return dict(os.environ, REDIS_URL=BROKER, DATABASE_URL=settings.database_url, PIER_SECRET_KEY=settings.secret_key,
+                PIER_BUILDER_KEY=settings.builder_key, PIER_FLOWER_PASSWORD=PASSWORD, PIER_FLOWER_PORT=str(port))
+
+
+def max_tasks():
+    """workers.flower's MAX_TASKS, without keeping the FLOWER_* variables its import puts into this process."""
+    saved = dict(os.environ)
+    try:
+        from workers.flower import MAX_TASKS
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return MAX_TASKS
+
+
 def test_flower_lists_the_workers_to_the_platform_only(app):
     redis.Redis.from_url(BROKER).flushdb()
-    settings, port = app.config["PIER"], free_port()
-    env = dict(os.environ, REDIS_URL=BROKER, DATABASE_URL=settings.database_url, PIER_SECRET_KEY=settings.secret_key,
-               PIER_BUILDER_KEY=settings.builder_key, PIER_FLOWER_PASSWORD=PASSWORD, PIER_FLOWER_PORT=str(port))
+    port = free_port()
+    env = flower_env(app, port)
     # periodic without its beat: a worker for flower to list, running no periodic round on the test's database
     commands = [procfile("flower"), procfile("periodic").replace(" --beat-thread", "")]
     processes = [subprocess.Popen(["/bin/sh", "-c", f"exec {command}"], cwd=ROOT, env=env,
@@ -55,12 +72,10 @@ def test_flower_lists_the_workers_to_the_platform_only(app):
 def test_flower_keeps_only_the_newest_tasks_in_memory(app):
     """flower's own default keeps 100,000 tasks (270 MiB); Pier's keeps workers.flower.MAX_TASKS."""
     from celery import Celery
-
-    from workers.flower import MAX_TASKS
+    limit = max_tasks()
     redis.Redis.from_url(BROKER).flushdb()
-    settings, port = app.config["PIER"], free_port()
-    env = dict(os.environ, REDIS_URL=BROKER, DATABASE_URL=settings.database_url, PIER_SECRET_KEY=settings.secret_key,
-               PIER_BUILDER_KEY=settings.builder_key, PIER_FLOWER_PASSWORD=PASSWORD, PIER_FLOWER_PORT=str(port))
+    port = free_port()
+    env = flower_env(app, port)
     env.pop("FLOWER_MAX_TASKS", None)
     flower = subprocess.Popen(["/bin/sh", "-c", f"exec {procfile('flower')}"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -81,14 +96,14 @@ def test_flower_keeps_only_the_newest_tasks_in_memory(app):
                 assert time.monotonic() < deadline, "flower never took a task event"
                 events.send("task-succeeded", uuid="probe", result="None", runtime=0.01)
                 time.sleep(0.5)
-            for number in range(MAX_TASKS + 100):
+            for number in range(limit + 100):
                 events.send("task-succeeded", uuid=f"task-{number:05}", result="None", runtime=0.01)
-        last = f"task-{MAX_TASKS + 99:05}"
+        last = f"task-{limit + 99:05}"
         deadline = time.monotonic() + 60
         while last not in (kept := tasks()):
             assert time.monotonic() < deadline, f"flower never took {last}"
             time.sleep(0.5)
-        assert len(kept) == MAX_TASKS and "task-00000" not in kept and "probe" not in kept
+        assert len(kept) == limit and "task-00000" not in kept and "probe" not in kept
     finally:
         flower.terminate()
         flower.wait(timeout=30)
