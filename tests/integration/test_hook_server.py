@@ -100,11 +100,12 @@ def test_a_server_forked_from_its_builder_runs_hooks_and_stops(tmp_path):
               "server = HookServer(module='tests.support.hook_probe')\n"
               "server.folder, server.path = sys.argv[1], sys.argv[1] + '/hooks.sock'\n"
               "server.check(fork=True)\n"
-              "print(server.process.pid, flush=True)\n"
+              "print('child', server.process.pid, flush=True)\n"
               "time.sleep(60)\n")
     parent = subprocess.Popen([sys.executable, "-c", script, forked.folder], stdout=subprocess.PIPE, text=True)
     try:
-        child = int(parent.stdout.readline())
+        # the child shares the parent's stdout and says when it is ready: find the parent's line among them
+        child = next(int(line.split()[1]) for line in parent.stdout if line.startswith("child "))
         assert wait_for(lambda: os.path.exists(forked.path), 30)
         assert Path(f"/proc/{child}/comm").read_text().strip() == "pier-hooks"
         process = stub(forked.path, tmp_path, {"PROBE_VALUE": "forked"})
