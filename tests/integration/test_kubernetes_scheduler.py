@@ -3,7 +3,9 @@ faults (an unreachable API server, 409 on apply, 5xx mid-deploy, an expired watc
 leaves Kubernetes' own repairs alone, and the RBAC table against the requests the backend really makes."""
 import dataclasses
 import inspect
+import json
 import threading
+import time
 import uuid
 
 import pytest
@@ -148,6 +150,36 @@ def test_a_crash_loop_is_left_to_kubernetes(cluster, backend):
     [crashed] = backend.pods()
     assert (crashed.state, crashed.reason, crashed.recovering) == ("crashed", "OOMKilled", True)
     assert backend.scheduler.drift(spec, {"cmd": 1}, backend.pods()) == []
+
+
+def test_a_crash_loops_output_is_collected_once_for_each_run(cluster, backend):
+    """Two crashes: one of a pod whose log was being followed, one of a pod that crashes as it starts and so is
+    never seen running. Each run's lines arrive once, and a run that ended is not read again every second."""
+    backend.scheduler.deploy(backend.spec(), {"cmd": 1})
+    lines, stop = [], threading.Event()
+    collector = threading.Thread(target=backend.scheduler.collect_logs, args=(lambda *line: lines.append(line), stop))
+    collector.start()
+    try:
+        [followed] = backend.pods()
+        assert wait_for(lambda: any("listening on 8080" in line[3] for line in lines))
+        cluster.crash(backend.app, followed.name, "boom: the database is gone")
+        assert wait_for(lambda: any("boom" in line[3] for line in lines))
+        cluster.add_image("pier-test/web:one", Image(output=(), crash=(1, "boom: cannot start", "Error")),
+                          exposed_port=8080)
+        cluster.controllers.delete_pod(cluster.pod(backend.app, followed.name), grace_seconds=0)
+        assert wait_for(lambda: any("cannot start" in line[3] for line in lines))
+        reads = requests_of(cluster, "get", "pods/log")
+        time.sleep(2.5)  # two listings or more
+        assert requests_of(cluster, "get", "pods/log") == reads, "a run that ended was read again"
+    finally:
+        stop.set()
+        collector.join(timeout=10)
+        kubernetes_images(cluster)
+    texts = [text for app, _, _, text in lines if app == backend.app]
+    assert [texts.count(t) for t in ("listening on 8080", "boom: the database is gone", "boom: cannot start")] == [
+        1, 1, 1], texts
+    [crashed] = backend.pods()
+    assert {pod for _, pod, _, text in lines if "cannot start" in text} == {crashed.name} != {followed.name}
 
 
 def test_image_pull_errors_fail_the_deploy_with_the_reason(backend):
@@ -299,3 +331,22 @@ def test_the_fake_answers_an_expired_watch_as_kubernetes_does(cluster):
     with pytest.raises(ApiException) as missing:
         core.read_namespaced_pod("nothing", "default")
     assert missing.value.status == 404 and '"reason": "NotFound"' in missing.value.body
+
+
+def test_the_fake_refuses_logs_as_the_kubelet_does(cluster, backend):
+    """No log of a container that never ran, and no previous run of one that never ended."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+    backend.scheduler.deploy(backend.spec(), {"cmd": 1})
+    [running] = backend.pods()
+    core = client.CoreV1Api(cluster.api_client())
+    unpulled = {"containers": [{"name": "main", "image": "pier-test/nowhere:1"}]}
+    core.create_namespaced_pod(backend.app, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "unpulled"},
+                                             "spec": unpulled})
+    assert wait_for(lambda: (cluster.pod(backend.app, "unpulled").get("status") or {}).get("containerStatuses"))
+    for pod, previous, message in (("unpulled", False, 'container "main" in pod "unpulled" is waiting to start: '),
+                                   (running.name, True, "previous terminated container")):
+        with pytest.raises(ApiException) as refused:
+            core.read_namespaced_pod_log(pod, backend.app, previous=previous)
+        assert refused.value.status == 400 and message in json.loads(refused.value.body)["message"]
+    assert "listening on 8080" in core.read_namespaced_pod_log(running.name, backend.app)

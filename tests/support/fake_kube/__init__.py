@@ -103,6 +103,10 @@ class FakeCluster:
     def evict(self, namespace, name):
         self.controllers.evict(self.pod(namespace, name))
 
+    def crash(self, namespace, name, output):
+        """The pod's running container prints `output` and exits 1; the kubelet holds it in back-off."""
+        self.controllers.crash(self.pod(namespace, name), output)
+
     def resolve(self, address):
         """kube-proxy: the local addresses of the ready pods behind the Service at `address` (ClusterIP:port)."""
         host = address.rsplit(":", 1)[0]

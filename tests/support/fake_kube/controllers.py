@@ -268,6 +268,21 @@ class Controllers(threading.Thread):
                 self._set_status(pod, containerStatuses=[dict(statuses[0], ready=ready)], conditions=[
                     {"type": "Ready", "status": "True" if ready else "False"}])
 
+    def crash(self, pod, output):
+        """The container of a running pod exits 1 after printing `output`: restarted once, it waits in back-off
+        (the fake runs no second container)."""
+        runtime = self.runtime[pod["metadata"]["uid"]]
+        runtime.container.stop()
+        runtime.logs.append(output)
+        runtime.logs.finish()  # its followers' streams end, as they do when a container exits
+        status = pod["status"]["containerStatuses"][0]
+        self._set_status(pod, containerStatuses=[_status(
+            status["image"], {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 10s restarting failed "
+                                                                                  "container"}},
+            restarts=status.get("restartCount", 0) + 1,
+            last={"terminated": {"exitCode": 1, "reason": "Error", "startedAt": status["state"]["running"]["startedAt"],
+                                 "finishedAt": now()}})], conditions=[{"type": "Ready", "status": "False"}])
+
     def evict(self, pod):
         """What the kubelet does to a pod under node pressure: its container is killed, the pod Failed for good."""
         runtime = self.runtime.get(pod["metadata"]["uid"])

@@ -132,8 +132,18 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     def _log(self, namespace, name, query):
+        """A pod's printed lines. Its pods run their container once (a crash is not followed by another run),
+        so the log of the current run and of the previous one are the same lines; the kubelet's refusals are
+        kept: no previous run to read, or a container that never ran (waiting with no run that ended)."""
         cluster = self.server.cluster
-        cluster.store.get("pods", namespace, name)
+        pod = cluster.store.get("pods", namespace, name)
+        status = ((pod.get("status") or {}).get("containerStatuses") or [{}])[0]
+        state, ended = status.get("state") or {}, (status.get("lastState") or {}).get("terminated")
+        if query.get("previous") == "true" and not ended:
+            raise ApiError(400, "BadRequest", f'previous terminated container "main" in pod "{name}" not found')
+        if query.get("previous") != "true" and "waiting" in state and not ended:
+            raise ApiError(400, "BadRequest", f'container "main" in pod "{name}" is waiting to start: '
+                                              f'{state["waiting"].get("reason", "ContainerCreating")}')
         logs = cluster.controllers.logs.get((namespace, name))
         lines = list(logs.lines) if logs else []
         timestamps = query.get("timestamps") == "true"
