@@ -6,14 +6,14 @@ pgBackRest itself: it may not even be on the database's machine).
 import json
 import time
 
-import redis
+from core import redis_client
 
 KEY = "pier:backups"
 
 
 class BackupStates:
     def __init__(self, redis_url):
-        self.redis = redis.Redis.from_url(redis_url)
+        self.redis = redis_client.client(redis_url)
 
     def write(self, backups, error=None):
         self.redis.set(KEY, json.dumps({"backups": backups, "error": error, "observed": time.time()}))

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 
 import redis
 
+from core import redis_client
+
 ALIVE_SECONDS = 5
 
 
@@ -23,7 +25,7 @@ def cancel_key(build_id):
 
 class Publisher:
     def __init__(self, redis_url, build_id):
-        self.redis = redis.Redis.from_url(redis_url)
+        self.redis = redis_client.client(redis_url)
         self.build_id = build_id
         self.channel = channel(build_id)
 

@@ -6,10 +6,10 @@ records the uuid of the app it was made for, and the builder sweeps repositories
 """
 import json
 
-import redis
+from core import redis_client
 
 CHANNEL = "pier:builder:forget"
 
 
 def forget(redis_url, app_id, app_uuid):
-    redis.Redis.from_url(redis_url).publish(CHANNEL, json.dumps({"app": app_id, "uuid": str(app_uuid)}))
+    redis_client.client(redis_url).publish(CHANNEL, json.dumps({"app": app_id, "uuid": str(app_uuid)}))

@@ -11,7 +11,7 @@ push can say it is done), hearing it at once.
 import json
 import time
 
-import redis
+from core import redis_client
 
 KEY = "pier:endpoints"
 CHANNEL = "pier:endpoints"
@@ -24,7 +24,7 @@ ALIVE = "pier:router:alive"
 
 class Endpoints:
     def __init__(self, redis_url):
-        self.redis = redis.Redis.from_url(redis_url)
+        self.redis = redis_client.client(redis_url)
 
     def publish(self, app_id, endpoints):
         """Sets an app's endpoints ({type: ["ip:port"]}); publishes only when they changed. Returns the

@@ -5,7 +5,8 @@ The watcher appends every line the app's processes print; the API reads the tail
 with a blocking read, never asking the scheduler. Each stream is capped (MAX_LINES entries of at most
 MAX_LINE_BYTES each, so about 10 MiB per app).
 """
-import redis
+
+from core import redis_client
 
 MAX_LINES = 10000
 MAX_LINE_BYTES = 1024
@@ -36,7 +37,7 @@ def clip(text):
 
 class LogStore:
     def __init__(self, redis_url):
-        self.redis = redis.Redis.from_url(redis_url, decode_responses=True)
+        self.redis = redis_client.client(redis_url, decode_responses=True)
 
     def append(self, app_id, source, stamp, text):
         """One line; `stamp` is also remembered as the source's cursor (see `last_stamp`)."""

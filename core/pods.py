@@ -8,14 +8,14 @@ scheduler inside a request.
 import json
 import time
 
-import redis
+from core import redis_client
 
 KEY = "pier:pods"
 
 
 class PodStates:
     def __init__(self, redis_url):
-        self.redis = redis.Redis.from_url(redis_url)
+        self.redis = redis_client.client(redis_url)
 
     def write(self, app_id, pods):
         """pods: dicts as the API shows them."""

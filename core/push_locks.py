@@ -4,13 +4,14 @@ pushes every third of it, so a builder that dies (even by SIGKILL) frees its app
 
 Garbage collection takes an app's lock too while it deletes that app's old builds, so no push of an old
 commit (whose tag and source folder it would share) runs meanwhile."""
-import redis
 from redis.exceptions import LockError
+
+from core import redis_client
 
 
 class PushLocks:
     def __init__(self, redis_url, timeout):
-        self.redis = redis.Redis.from_url(redis_url)
+        self.redis = redis_client.client(redis_url)
         self.timeout = timeout
 
     @staticmethod

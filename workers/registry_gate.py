@@ -13,7 +13,7 @@ import time
 import uuid
 from contextlib import contextmanager
 
-import redis
+from core import redis_client
 
 GATE = "pier:registry:gc"
 PUSHES = "pier:registry:pushes"
@@ -43,7 +43,7 @@ class GateClosed(Exception):
 
 class RegistryGate:
     def __init__(self, redis_url):
-        self.redis = redis.Redis.from_url(redis_url)
+        self.redis = redis_client.client(redis_url)
 
     @contextmanager
     def pushing(self, seconds, on_wait=None):

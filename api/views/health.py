@@ -4,6 +4,7 @@ from flask import Blueprint, current_app
 from sqlalchemy import text
 
 from api.http import when
+from core import redis_client
 from core.extensions import db
 from core.services import backups
 
@@ -24,8 +25,8 @@ def readiness():
         db.session.rollback()
         problems.append(f"database: {type(exc).__name__}")
     try:
-        client = redis.Redis.from_url(current_app.config["PIER"].redis_url, socket_timeout=2,
-                                      socket_connect_timeout=2)
+        client = redis_client.client(current_app.config["PIER"].redis_url, socket_timeout=2,
+                                     socket_connect_timeout=2)
         client.ping()
     except redis.RedisError as exc:
         problems.append(f"broker: {type(exc).__name__}")

@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import func
 from sqlalchemy.orm import aliased
 
-from core import jobs
+from core import jobs, redis_client
 from core.errors import ServiceUnavailable
 from core.extensions import db
 from core.models import Operation
@@ -111,7 +111,7 @@ def send(operation):
 
 def wait(operation, timeout):
     """Blocks until the operation finishes or `timeout` passes; returns it refreshed."""
-    pubsub = redis.Redis.from_url(current_app.config["PIER"].redis_url).pubsub(ignore_subscribe_messages=True)
+    pubsub = redis_client.client(current_app.config["PIER"].redis_url).pubsub(ignore_subscribe_messages=True)
     pubsub.subscribe(jobs.operation_channel(operation.uuid))
     try:
         deadline = time.monotonic() + timeout
@@ -143,7 +143,7 @@ def _settling_seconds(operation_uuid):
 
 
 def publish_finished(redis_url, operation_uuid, state):
-    redis.Redis.from_url(redis_url).publish(jobs.operation_channel(operation_uuid), json.dumps({"state": state}))
+    redis_client.client(redis_url).publish(jobs.operation_channel(operation_uuid), json.dumps({"state": state}))
 
 
 def begin(operation_uuid):

@@ -12,9 +12,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from statistics import mean
 
-import redis
 from flask import current_app
 
+from core import redis_client
 from core.extensions import db
 from core.models import App, AppSettings
 from core.services import operations, processes, releases
@@ -33,7 +33,7 @@ class Recommendations:
     app and type, scored by time, that forgets what is older than the window."""
 
     def __init__(self, redis_url):
-        self.redis = redis.Redis.from_url(redis_url, decode_responses=True)
+        self.redis = redis_client.client(redis_url, decode_responses=True)
 
     @staticmethod
     def key(app_uuid, process_type):

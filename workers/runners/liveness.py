@@ -1,9 +1,9 @@
 """Liveness: processes whose probe fails `failureThreshold` checks in a row are restarted."""
 import logging
 
-import redis
 from flask import current_app
 
+from core import redis_client
 from core.extensions import db
 from core.services import events
 from workers.runners.operations import scheduler_for
@@ -20,7 +20,7 @@ def check_all():
     app's failure (a probe that cannot even run) never keeps the others from being checked."""
     settings = current_app.config["PIER"]
     scheduler = scheduler_for(settings)
-    counts = redis.Redis.from_url(settings.redis_url)
+    counts = redis_client.client(settings.redis_url)
     restarted = []
     for app, spec in settled_apps():
         if not any("livenessProbe" in (h or {}) for h in spec.healthcheck.values()):
