@@ -23,6 +23,10 @@ def _status(image, state, ready=False, restarts=0, last=None):
     return found
 
 
+def _container_id():
+    return f"containerd://{secrets.token_hex(32)}"
+
+
 class Runtime:
     """The kubelet's record of one pod."""
 
@@ -224,7 +228,8 @@ class Controllers(threading.Thread):
             self._set_status(pod, phase="Running", podIP=address, startTime=started, containerStatuses=[_status(
                 image_name, {"waiting": {"reason": "CrashLoopBackOff",
                                          "message": "back-off 10s restarting failed container"}}, restarts=1,
-                last={"terminated": {"exitCode": code, "reason": reason, "startedAt": started, "finishedAt": now()}})])
+                last={"terminated": {"exitCode": code, "reason": reason, "startedAt": started, "finishedAt": now(),
+                                     "containerID": _container_id()}})])
             runtime.container = Container(image, env, runtime.logs)  # crashed: no server, never ready
             return
         runtime.container = Container(image, env, runtime.logs)
@@ -276,12 +281,11 @@ class Controllers(threading.Thread):
         runtime.logs.append(output)
         runtime.logs.finish()  # its followers' streams end, as they do when a container exits
         status = pod["status"]["containerStatuses"][0]
-        self._set_status(pod, containerStatuses=[_status(
-            status["image"], {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 10s restarting failed "
-                                                                                  "container"}},
-            restarts=status.get("restartCount", 0) + 1,
-            last={"terminated": {"exitCode": 1, "reason": "Error", "startedAt": status["state"]["running"]["startedAt"],
-                                 "finishedAt": now()}})], conditions=[{"type": "Ready", "status": "False"}])
+        waiting = {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 10s restarting failed container"}}
+        ended = {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": status["state"]["running"]["startedAt"],
+                                "finishedAt": now(), "containerID": _container_id()}}
+        self._set_status(pod, containerStatuses=[_status(status["image"], waiting, restarts=status.get(
+            "restartCount", 0) + 1, last=ended)], conditions=[{"type": "Ready", "status": "False"}])
 
     def evict(self, pod):
         """What the kubelet does to a pod under node pressure: its container is killed, the pod Failed for good."""

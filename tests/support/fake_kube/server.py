@@ -139,7 +139,7 @@ class Handler(BaseHTTPRequestHandler):
         pod = cluster.store.get("pods", namespace, name)
         status = ((pod.get("status") or {}).get("containerStatuses") or [{}])[0]
         state, ended = status.get("state") or {}, (status.get("lastState") or {}).get("terminated")
-        if query.get("previous") == "true" and not ended:
+        if query.get("previous") == "true" and not (ended or {}).get("containerID"):
             raise ApiError(400, "BadRequest", f'previous terminated container "main" in pod "{name}" not found')
         if query.get("previous") != "true" and "waiting" in state and not ended:
             raise ApiError(400, "BadRequest", f'container "main" in pod "{name}" is waiting to start: '
