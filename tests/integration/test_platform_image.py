@@ -138,23 +138,33 @@ def test_a_deploy_through_the_image_s_controller_and_worker_succeeds(platform):
     assert requests.get(f"http://{address}/", timeout=5).text == "pier-test/web:one"
 
 
-def test_with_the_node_s_docker_socket_the_pier_user_pulls_the_stack_image(image):
-    """workers.builds.docker.mode=socket: the pier user reaches a mounted engine socket through its group."""
+def test_with_the_node_s_docker_socket_the_pier_user_pulls_the_stack_image(image, tmp_path):
+    """workers.builds.docker.mode=socket: the pier user reaches a mounted engine socket through its group, and
+    hands the node's build folder (root's, as the kubelet makes it; mounted at the same path) to itself through
+    that engine. A second start finds it done."""
     socket_group = os.stat("/var/run/docker.sock").st_gid
     stack = "127.0.0.1:5000/pier/stack:bookworm"  # scripts/platform.sh images pushes it there
-    container = docker.from_env().containers.run(
-        image, ["pull-stack"], detach=True, read_only=True, tmpfs={"/tmp": ""}, cap_drop=["ALL"],
-        security_opt=["no-new-privileges"], group_add=[socket_group],
-        volumes={"/var/run/docker.sock": {"bind": "/var/run/docker.sock"}},
-        environment={"PIER_STACK_IMAGE": stack, "DOCKER_HOST": "unix:///var/run/docker.sock",
-                     "PIER_REGISTRY_PASSWORD": os.environ["PIER_REGISTRY_PASSWORD"]},  # the registry asks for it
-        labels={"io.pier.test": "platform-image"})
-    try:  # it retries until the engine answers, as an init container waiting for its engine must
-        assert wait_for(lambda: container.reload() or container.status == "exited", seconds=120), container.logs()
-        assert container.wait()["StatusCode"] == 0
-        assert f"the Docker engine has {stack}".encode() in container.logs()
-    finally:
-        container.remove(force=True)
+    folder = tmp_path / "pier-builds"
+    folder.mkdir()
+    assert folder.stat().st_uid == 0
+    for start in ("first", "again"):
+        container = docker.from_env().containers.run(
+            image, ["pull-stack"], detach=True, read_only=True, tmpfs={"/tmp": ""}, cap_drop=["ALL"],
+            security_opt=["no-new-privileges"], group_add=[socket_group],
+            volumes={"/var/run/docker.sock": {"bind": "/var/run/docker.sock"}, str(folder): {"bind": str(folder)}},
+            environment={"PIER_STACK_IMAGE": stack, "DOCKER_HOST": "unix:///var/run/docker.sock",
+                         "PIER_BUILD_FOLDER": str(folder),
+                         "PIER_REGISTRY_PASSWORD": os.environ["PIER_REGISTRY_PASSWORD"]},  # the registry asks
+            labels={"io.pier.test": "platform-image"})
+        try:  # it retries until the engine answers, as an init container waiting for its engine must
+            assert wait_for(lambda: container.reload() or container.status == "exited", seconds=120), container.logs()
+            assert container.wait()["StatusCode"] == 0, container.logs()
+            assert f"the Docker engine has {stack}".encode() in container.logs()
+            assert (b"belongs to the builds' user" in container.logs()) == (start == "first"), container.logs()
+        finally:
+            container.remove(force=True)
+        assert (folder.stat().st_uid, folder.stat().st_gid) == (1000, 1000)
+
 
 DATABASE_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID"]  # as helm/pier/templates/database.yaml
 

@@ -190,6 +190,25 @@ def test_beat_runs_once_in_the_periodic_worker_which_is_replaced_never_doubled(t
     assert args[0] == "periodic" and "--beat-thread" in workers.procfile()["periodic"]
 
 
+def test_socket_mode_builds_work_in_a_node_folder_its_engine_sees_at_the_same_path(tmp_path):
+    """A buildpack build bind-mounts folders under PIER_BUILD_CACHE_PATH into its container; the node's engine
+    resolves those paths on the node, so in socket mode they must be a node folder mounted at the same path."""
+    for values, folder in (({}, "/var/lib/pier-builds"), ({"buildFolder": "/srv/builds"}, "/srv/builds")):
+        objects = render(tmp_path, {"workers": {"builds": {"docker": {"mode": "socket", "socket": values}}}})
+        spec = find(objects, "Deployment", "pier-builds")["spec"]["template"]["spec"]
+        [volume] = [v for v in spec["volumes"] if v["name"] == "build-folder"]
+        assert volume["hostPath"] == {"path": folder, "type": "DirectoryOrCreate"}
+        by_name = {c["name"]: c for c in containers(spec)}
+        for name, variable in (("worker", "PIER_BUILD_CACHE_PATH"), ("pull-stack", "PIER_BUILD_FOLDER")):
+            assert {"name": "build-folder", "mountPath": folder} in by_name[name]["volumeMounts"], name
+            assert {"name": variable, "value": folder} in by_name[name]["env"], name
+    dind = find(render(tmp_path), "Deployment", "pier-builds")["spec"]["template"]["spec"]
+    assert "build-folder" not in [v["name"] for v in dind["volumes"]]  # dind shares the pod's /tmp instead
+    refused = helm("template", RELEASE, str(CHART), "-f", str(values_file(tmp_path, {"workers": {"builds": {
+        "docker": {"mode": "socket", "socket": {"buildFolder": "relative/builds"}}}}})), check=False)
+    assert refused.returncode != 0 and "buildFolder" in refused.stderr
+
+
 def effective(spec, container, field):
     return container.get("securityContext", {}).get(field, spec.get("securityContext", {}).get(field))
 
