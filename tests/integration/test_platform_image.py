@@ -166,6 +166,56 @@ def test_with_the_node_s_docker_socket_the_pier_user_pulls_the_stack_image(image
         assert (folder.stat().st_uid, folder.stat().st_gid) == (1000, 1000)
 
 
+# What a builds worker does with a buildpack app, run in the image as the chart's socket mode runs it
+SOCKET_MODE_BUILD = """
+import shutil, time
+from pathlib import Path
+import docker
+from core.settings import Settings
+from workers.build import buildpack
+from workers.runners.build import cache_folder, scratch_folder
+class Output:
+    line = step = staticmethod(print)
+    cancelled = staticmethod(lambda: False)
+settings = Settings.from_env()
+source = scratch_folder(settings) / "quickstart"
+shutil.copytree("/quickstart", source)
+buildpack.write_env_dir(source.parent / "env", {})
+with buildpack.cache_in(source, cache_folder(settings, "socket-mode-app")) as inside:
+    buildpack.compile_slug(docker.from_env(), settings, Output, time.monotonic() + 600, source, inside,
+                                   source.parent / "env", source.parent / "out")
+print("built:", sorted(entry.name for entry in source.iterdir()))
+"""
+
+
+def test_in_socket_mode_the_builds_worker_compiles_a_buildpack_app_with_the_node_s_engine(image, tmp_path):
+    """The node's engine bind-mounts the build's folders by their paths on the node: with the chart's node folder
+    mounted at the same path (PIER_BUILD_CACHE_PATH), a buildpack build of the quickstart works from the image,
+    as the pier user, read-only root, no capabilities."""
+    folder = tmp_path / "pier-builds"
+    folder.mkdir()
+    os.chown(folder, 1000, 1000)  # what pull-stack does (the test above)
+    container = docker.from_env().containers.run(
+        image, ["python", "-c", SOCKET_MODE_BUILD], detach=True, read_only=True, tmpfs={"/tmp": ""},
+        cap_drop=["ALL"], security_opt=["no-new-privileges"], group_add=[os.stat("/var/run/docker.sock").st_gid],
+        volumes={"/var/run/docker.sock": {"bind": "/var/run/docker.sock"}, str(folder): {"bind": str(folder)},
+                 str(ROOT / "examples" / "python-app"): {"bind": "/quickstart", "mode": "ro"}},
+        environment={"PIER_BUILD_CACHE_PATH": str(folder), "DOCKER_HOST": "unix:///var/run/docker.sock",
+                     "PIER_STACK_IMAGE": "127.0.0.1:5000/pier/stack:bookworm", "PIER_SECRET_KEY": SECRET_KEY,
+                     "PIER_BUILDER_KEY": BUILDER_KEY},
+        labels={"io.pier.test": "platform-image"})
+    try:
+        code = container.wait(timeout=600)["StatusCode"]
+        output = container.logs().decode(errors="replace")
+    finally:
+        container.remove(force=True)
+    assert code == 0, output
+    assert "-----> Build succeeded" in output, output
+    assert "built: ['.profile.d', '.venv', 'Procfile', 'app.py', 'requirements.txt', 'runtime.txt']" in output, output
+    assert (folder / "socket-mode-app" / "venv").is_dir()  # the cache, back on the node for the next build
+    subprocess.run(["rm", "-rf", str(folder)], check=True)  # the build user's files
+
+
 DATABASE_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID"]  # as helm/pier/templates/database.yaml
 
 
