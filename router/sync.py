@@ -15,6 +15,7 @@ import time
 import redis
 from sqlalchemy.exc import SQLAlchemyError
 
+from core import redis_client
 from core.app import process_app
 from core.endpoints import CHANNEL, Endpoints
 from core.extensions import db
@@ -52,13 +53,12 @@ def publish(flask_app, judged, stored):
             db.session.remove()
 
 
-def sync_once(flask_app, nginx, verdicts=VERDICTS, endpoints=None):
+def sync_once(flask_app, nginx, verdicts=VERDICTS):
     """Renders the current routes and applies them, leaving out the server blocks of the certificates nginx
-    refuses; returns True when nginx was (re)loaded. `endpoints`: the process's own (a new one otherwise: its
-    Redis client opens a connection of its own, which the router, syncing every second, must not do each time)."""
+    refuses; returns True when nginx was (re)loaded."""
     settings = flask_app.config["PIER"]
     runtime = os.path.abspath(settings.router_runtime)
-    endpoints = endpoints or Endpoints(settings.redis_url)
+    endpoints = Endpoints(settings.redis_url)
     version = endpoints.version()  # read first: the routes below include at least this version's changes
     with flask_app.app_context():
         routes = desired_routes(settings.domain, endpoints.read_all())
@@ -117,10 +117,10 @@ def main():
         while True:
             try:
                 if pubsub is None:
-                    pubsub = redis.Redis.from_url(settings.redis_url).pubsub(ignore_subscribe_messages=True)
+                    pubsub = redis_client.client(settings.redis_url).pubsub(ignore_subscribe_messages=True)
                     pubsub.subscribe(CHANNEL)
                 endpoints.router_alive(ALIVE_SECONDS)
-                if sync_once(flask_app, nginx, endpoints=endpoints):
+                if sync_once(flask_app, nginx):
                     RELOADS.inc()
                     log.info("nginx reloaded with new routes")
                 wait_for_changes(pubsub)

@@ -13,9 +13,7 @@ import tempfile
 import time
 import uuid
 
-import redis
-
-from core import jobs
+from core import jobs, redis_client
 from core.build_output import cancel_key, channel
 from core.settings import Settings
 from core.storage import StorageError, store_for
@@ -144,7 +142,7 @@ def deploy(settings, user, app, sha):
         store.put_file(source_key(app, sha), tarball)
     config = controller.config(user, app).get("values", {})
     build_id = uuid.uuid4().hex
-    connection = redis.Redis.from_url(settings.redis_url)
+    connection = redis_client.client(settings.redis_url)
     subscription = connection.pubsub()
     subscription.subscribe(channel(build_id))
     signal.signal(signal.SIGTERM, lambda *_: _cancel(connection, build_id))

@@ -6,6 +6,7 @@ import time
 
 import redis
 
+from core import redis_client
 from core.builder_events import CHANNEL
 from sshd import repos
 from sshd.controller import ControllerError
@@ -33,7 +34,7 @@ def listen(settings, controller, stop):
                 for app in sweep(settings, controller):
                     log.info("removed the git repository of %s: the app is gone", app)
                 swept = True
-            subscription = redis.Redis.from_url(settings.redis_url).pubsub(ignore_subscribe_messages=True)
+            subscription = redis_client.client(settings.redis_url).pubsub(ignore_subscribe_messages=True)
             subscription.subscribe(CHANNEL)
             while not stop.is_set():
                 message = subscription.get_message(timeout=1.0)

@@ -91,20 +91,22 @@ class Follower(threading.Thread):
             self.response.close()
 
 
-def _ended_run(pod):
-    """How to read the log of the pod's run that ended, and which run it was, or None: ("current", ...) for a
+def _container(pod):
+    """The status of the pod's container (Pier's pods have one), {} before it has one."""
+    return ((pod.get("status") or {}).get("containerStatuses") or [{}])[0]
+
+
+def _ended_run(container):
+    """How to read the log of the run that ended, and which run it was, or None: ("current", ...) for a
     container that ended and was not started again, ("previous", ...) for one waiting to be restarted."""
-    statuses = (pod.get("status") or {}).get("containerStatuses") or []
-    if not statuses:
-        return None
-    state, restarts = statuses[0].get("state") or {}, statuses[0].get("restartCount", 0)
+    state, last = container.get("state") or {}, (container.get("lastState") or {}).get("terminated")
     if "terminated" in state:
         ended, how = state["terminated"], "current"
-    elif "waiting" in state and (statuses[0].get("lastState") or {}).get("terminated"):
-        ended, how = statuses[0]["lastState"]["terminated"], "previous"
+    elif "waiting" in state and last:
+        ended, how = last, "previous"
     else:
         return None
-    return how, restarts, ended.get("containerID") or ended.get("finishedAt")
+    return how, container.get("restartCount", 0), ended.get("containerID") or ended.get("finishedAt")
 
 
 def _start(followers, pod, cluster, sink, resume):
@@ -114,13 +116,13 @@ def _start(followers, pod, cluster, sink, resume):
     follower = followers.get(key)
     if follower is not None and follower.is_alive():
         return
-    statuses = (pod.get("status") or {}).get("containerStatuses") or []
-    if statuses and "running" in (statuses[0].get("state") or {}):
+    container = _container(pod)
+    if "running" in (container.get("state") or {}):
         ended = None
     else:
-        ended = _ended_run(pod)
+        ended = _ended_run(container)
         if ended is None or (follower is not None and follower.ended == ended and follower.complete):
-            return  # (a read that failed is tried again)
+            return  # nothing ran yet, or this run was read already (a read that failed is tried again)
     name = pod["metadata"]["name"]
     taken = [s for s in (resume(name) if resume else None, follower.last if follower else None) if s]
     follower = followers[key] = Follower(cluster, pod, sink, max(taken) if taken else None, ended)
